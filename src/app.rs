@@ -1,0 +1,441 @@
+//! The commands behind the CLI, as library functions: plan a run from a
+//! spec, train it with the tracker, artifact and progress sinks, resume it,
+//! and render `list` and `show`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use burn::prelude::Device;
+use gan_lab_variants::{Hyper, Variant};
+
+use crate::data::{self, Split};
+use crate::device::DeviceChoice;
+use crate::events::Sink;
+use crate::loader::{Loader, TooFewImages, TrainSet};
+use crate::runner::{self, Cadence, Outcome, Runner};
+use crate::sinks::{ArtifactSink, ProgressSink, TrackerSink};
+use crate::spec::{self, Spec};
+use crate::tracker::{NewRun, RunFilter, RunRecord, RunStatus, Tracker};
+
+/// Settings shared by the commands (from flags and environment).
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub db: PathBuf,
+    pub data_dir: Option<PathBuf>,
+    pub device: DeviceChoice,
+    /// Show the progress bar.
+    pub progress: bool,
+    /// Set by Ctrl-C.
+    pub stop: Arc<AtomicBool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    #[error(transparent)]
+    Tracker(#[from] crate::tracker::TrackerError),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
+    #[error(transparent)]
+    Runner(#[from] runner::RunnerError),
+    #[error(transparent)]
+    TooFewImages(#[from] TooFewImages),
+    #[error("{0}")]
+    Usage(String),
+    #[error("could not create {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppError {
+    /// 2 for bad input (spec, flags, data the user pointed at), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        let input = match self {
+            AppError::Spec(_)
+            | AppError::Device(_)
+            | AppError::Usage(_)
+            | AppError::TooFewImages(_) => true,
+            AppError::Data(e) => e.is_user_error(),
+            AppError::Tracker(e) => e.is_user_error(),
+            AppError::Runner(_) | AppError::Io { .. } => false,
+        };
+        if input { 2 } else { 1 }
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// What a finished `run` or `resume` reports.
+#[derive(Debug)]
+pub struct RunReport {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// The version of the code, as stored with each run.
+pub fn code_version() -> String {
+    format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("GAN_LAB_GIT"))
+}
+
+fn db_folder(db: &Path) -> PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The folder of a run: stored relative to the database's folder.
+pub fn run_folder(db: &Path, run: &RunRecord) -> PathBuf {
+    db_folder(db).join(&run.run_dir)
+}
+
+/// `gan-lab check`: parse and validate, nothing else.
+pub fn check(path: &Path, overrides: &[String]) -> Result<Spec> {
+    Ok(spec::load(path, overrides)?.0)
+}
+
+/// `gan-lab run`: a new tracked run of the spec.
+pub fn run(ctx: &Context, path: &Path, overrides: &[String]) -> Result<RunReport> {
+    let (spec, source) = spec::load(path, overrides)?;
+    let device = ctx.device.build()?;
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let tracker = Tracker::open(&ctx.db)?;
+    let run_id = crate::tracker::new_run_id();
+    let new = NewRun {
+        experiment: spec.experiment_name().to_string(),
+        name: spec.name.clone(),
+        variant: spec.variant.kind().to_string(),
+        spec_text: spec.to_ron(),
+        spec_hash: spec.hash(),
+        seed: spec.train.seed,
+        device: ctx.device.to_string(),
+        code_version: code_version(),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        run_dir: run_id.clone(),
+        total_steps: spec.train.steps,
+        sweep_id: None,
+    };
+    // Build everything that can fail on input before the run is recorded.
+    let (variant, device) = build_variant(&spec, device);
+    let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
+    let run_id = tracker.create_run_with_id(&run_id, &new)?;
+    tracker.log_params(&run_id, &spec.params())?;
+    tracker.set_tag(&run_id, "spec_file", &source.path.display().to_string())?;
+    if !overrides.is_empty() {
+        tracker.set_tag(&run_id, "overrides", &overrides.join(" "))?;
+    }
+    tracker.set_tag(&run_id, "data_dir", &data_dir.display().to_string())?;
+    let run = tracker.run(&run_id)?;
+    train(ctx, &tracker, &run, &spec, variant, loader, device, false)
+}
+
+/// `gan-lab resume`: continues a run from its last checkpoint.
+pub fn resume(ctx: &Context, run_ref: &str) -> Result<RunReport> {
+    let tracker = Tracker::open(&ctx.db)?;
+    let run = tracker.run(run_ref)?;
+    if run.status == RunStatus::Finished {
+        return Err(AppError::Usage(format!(
+            "run {} ({}) already finished all {} steps; start a new one with `gan-lab run`",
+            run.id, run.name, run.total_steps
+        )));
+    }
+    let source = spec::Source {
+        path: PathBuf::from(format!("<run {} spec>", run.id)),
+        text: run.spec_text.clone(),
+    };
+    let spec = spec::parse(&source)?;
+    let choice: DeviceChoice = run.device.parse()?;
+    let device = choice.build()?;
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let (variant, device) = build_variant(&spec, device);
+    let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
+    train(ctx, &tracker, &run, &spec, variant, loader, device, true)
+}
+
+fn hyper(spec: &Spec) -> Hyper {
+    Hyper {
+        batch_size: spec.train.batch_size,
+        lr_g: spec.train.lr_g,
+        lr_d: spec.train.lr_d,
+        beta1: spec.train.beta1,
+        beta2: spec.train.beta2,
+        seed: spec.train.seed,
+    }
+}
+
+/// Seeds the device, then builds the variant's networks on its autodiff form.
+fn build_variant(spec: &Spec, device: Device) -> (Box<dyn Variant>, Device) {
+    device.seed(spec.train.seed);
+    let device = device.autodiff();
+    (spec.variant.build(&hyper(spec), &device), device)
+}
+
+fn build_loader(spec: &Spec, data_dir: &Path, variant: &dyn Variant) -> Result<Loader> {
+    let train = data::load_split(data_dir, Split::Train)?;
+    if (train.images.rows, train.images.cols) != (28, 28) {
+        return Err(AppError::Usage(format!(
+            "the training images in {} are {}x{}, but gan-lab's models take Fashion-MNIST's 28x28; point --data-dir at Fashion-MNIST",
+            data_dir.display(),
+            train.images.rows,
+            train.images.cols
+        )));
+    }
+    let set = TrainSet::new(
+        &train.images.pixels,
+        &train.labels,
+        spec.data.classes.as_deref(),
+        spec.data.limit,
+    );
+    Ok(Loader::new(
+        set,
+        variant.streams(),
+        spec.train.batch_size,
+        spec.train.seed,
+    )?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    ctx: &Context,
+    tracker: &Tracker,
+    run: &RunRecord,
+    spec: &Spec,
+    variant: Box<dyn Variant>,
+    loader: Loader,
+    device: Device,
+    resuming: bool,
+) -> Result<RunReport> {
+    let run_dir = run_folder(&ctx.db, run);
+    std::fs::create_dir_all(&run_dir).map_err(|source| AppError::Io {
+        path: run_dir.clone(),
+        source,
+    })?;
+    let mut tracker_sink = TrackerSink::new(tracker, run.id.clone());
+    let mut artifacts = ArtifactSink {
+        run_dir: run_dir.clone(),
+    };
+    let mut progress = ctx.progress.then(|| ProgressSink::new(&spec.name));
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracker_sink, &mut artifacts];
+    if let Some(p) = progress.as_mut() {
+        sinks.push(p);
+    }
+    let mut runner = Runner {
+        variant,
+        loader,
+        device,
+        cadence: Cadence {
+            total_steps: spec.train.steps,
+            sample_every: spec.samples.every,
+            checkpoint_every: spec.checkpoint.every,
+            seed: spec.train.seed,
+        },
+        run_dir: run_dir.clone(),
+        sinks,
+        stop: ctx.stop.clone(),
+    };
+    let start = if resuming {
+        let step = runner.restore()?;
+        // Points recorded after the checkpoint belong to steps that are now re-run.
+        tracker.truncate_metrics(&run.id, step)?;
+        step
+    } else {
+        0
+    };
+    let result = runner.run(start);
+    if let Err(e) = &result {
+        let reason = format!("internal error: {e}");
+        let _ = tracker.set_status(&run.id, RunStatus::Failed, Some(&reason));
+    }
+    Ok(RunReport {
+        run_id: run.id.clone(),
+        run_dir,
+        outcome: result?,
+    })
+}
+
+/// `gan-lab list`: one line per run.
+pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
+    let tracker = Tracker::open(db)?;
+    let runs = tracker.list_runs(filter)?;
+    if runs.is_empty() {
+        return Ok(format!(
+            "no runs in {} yet; start one with `gan-lab run experiments/vanilla.ron`\n",
+            db.display()
+        ));
+    }
+    let mut rows = vec![vec![
+        "ID".to_string(),
+        "NAME".into(),
+        "VARIANT".into(),
+        "STATUS".into(),
+        "STEPS".into(),
+        "LOSS_D".into(),
+        "LOSS_G".into(),
+        "STARTED".into(),
+    ]];
+    for run in &runs {
+        let latest = tracker.latest_metrics(&run.id)?;
+        let metric = |k: &str| {
+            latest
+                .iter()
+                .find(|m| m.key == k)
+                .map_or_else(|| "-".to_string(), |m| format!("{:.4}", m.value))
+        };
+        rows.push(vec![
+            run.id.clone(),
+            run.name.clone(),
+            run.variant.clone(),
+            run.status.to_string(),
+            format!("{}/{}", run.steps_done, run.total_steps),
+            metric("loss_d"),
+            metric("loss_g"),
+            format_time(run.started_at),
+        ]);
+    }
+    Ok(table(&rows))
+}
+
+/// `gan-lab show`: everything recorded about one run.
+pub fn show(db: &Path, run_ref: &str) -> Result<String> {
+    let tracker = Tracker::open(db)?;
+    let run = tracker.run(run_ref)?;
+    let mut out = String::new();
+    let duration = run.ended_at.map_or_else(
+        || "-".to_string(),
+        |end| format!("{:.1} s", end - run.started_at),
+    );
+    let fields = [
+        ("id", run.id.clone()),
+        ("name", run.name.clone()),
+        ("experiment", run.experiment.clone()),
+        ("variant", run.variant.clone()),
+        ("status", run.status.to_string()),
+        (
+            "reason",
+            run.status_reason.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("steps", format!("{}/{}", run.steps_done, run.total_steps)),
+        ("started", format_time(run.started_at)),
+        (
+            "ended",
+            run.ended_at.map_or_else(|| "-".into(), format_time),
+        ),
+        ("duration", duration),
+        ("seed", run.seed.to_string()),
+        ("device", run.device.clone()),
+        ("code", run.code_version.clone()),
+        ("host", run.host.clone()),
+        ("spec hash", run.spec_hash.clone()),
+        ("folder", run_folder(db, &run).display().to_string()),
+    ];
+    for (k, v) in fields {
+        out += &format!("{k:>11}: {v}\n");
+    }
+    let tags = tracker.tags(&run.id)?;
+    if !tags.is_empty() {
+        out += "\nTags\n";
+        for (k, v) in tags {
+            out += &format!("  {k} = {v}\n");
+        }
+    }
+    out += "\nParameters\n";
+    for (k, v) in tracker.params(&run.id)? {
+        out += &format!("  {k} = {v}\n");
+    }
+    out += "\nLatest metrics (step: value)\n";
+    for m in tracker.latest_metrics(&run.id)? {
+        out += &format!("  {:<18} {:>7}: {:.6}\n", m.key, m.step, m.value);
+    }
+    let mut speeds: Vec<f64> = tracker
+        .metric_series(&run.id, "img_per_s")?
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
+    if !speeds.is_empty() {
+        speeds.sort_by(f64::total_cmp);
+        out += &format!(
+            "\nThroughput: median {:.0} img/s over {} steps\n",
+            speeds[speeds.len() / 2],
+            speeds.len()
+        );
+    }
+    let artifacts = tracker.artifacts(&run.id)?;
+    if !artifacts.is_empty() {
+        out += "\nArtifacts\n";
+        for a in artifacts {
+            let step = a.step.map_or_else(|| "-".into(), |s| s.to_string());
+            out += &format!("  {:<10} step {:>7}  {}\n", a.kind, step, a.path);
+        }
+    }
+    out += "\nSpec\n";
+    for line in run.spec_text.lines() {
+        out += &format!("  {line}\n");
+    }
+    Ok(out)
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out += cells.join("  ").trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.
+pub fn format_time(unix: f64) -> String {
+    let secs = unix as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(format_time(0.0), "1970-01-01 00:00:00");
+        assert_eq!(format_time(1_795_939_200.0), "2026-11-29 08:00:00");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(&[
+            vec!["A".into(), "BB".into()],
+            vec!["ccc".into(), "d".into()],
+        ]);
+        assert_eq!(t, "A    BB\nccc  d\n");
+    }
+}

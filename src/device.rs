@@ -1,0 +1,104 @@
+//! Choosing the compute device: `--device flex|ndarray|wgpu|cuda`.
+//!
+//! Each non-default backend sits behind a cargo feature of the same name;
+//! asking for one the binary was built without is a clear error naming it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::Device;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// burn-flex on the CPU (the default).
+    #[default]
+    Flex,
+    Ndarray,
+    Wgpu,
+    Cuda,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(
+        "unknown device `{0}`; use one of: flex (CPU, default), ndarray (CPU), wgpu (GPU), cuda (NVIDIA GPU)"
+    )]
+    Unknown(String),
+    #[error(
+        "this gan-lab was built without the `{0}` feature, so `--device {0}` is not available; \
+         rebuild with `cargo build --release --features {0}` or use `--device flex`"
+    )]
+    NotBuilt(&'static str),
+}
+
+impl FromStr for DeviceChoice {
+    type Err = DeviceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "flex" | "cpu" => Ok(DeviceChoice::Flex),
+            "ndarray" => Ok(DeviceChoice::Ndarray),
+            "wgpu" | "gpu" => Ok(DeviceChoice::Wgpu),
+            "cuda" => Ok(DeviceChoice::Cuda),
+            _ => Err(DeviceError::Unknown(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceChoice::Flex => "flex",
+            DeviceChoice::Ndarray => "ndarray",
+            DeviceChoice::Wgpu => "wgpu",
+            DeviceChoice::Cuda => "cuda",
+        })
+    }
+}
+
+impl DeviceChoice {
+    /// The plain (non-autodiff) device.
+    pub fn build(self) -> Result<Device, DeviceError> {
+        match self {
+            DeviceChoice::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
+            DeviceChoice::Ndarray => Ok(Device::ndarray()),
+            #[cfg(not(feature = "ndarray"))]
+            DeviceChoice::Ndarray => Err(DeviceError::NotBuilt("ndarray")),
+            #[cfg(feature = "wgpu")]
+            DeviceChoice::Wgpu => Ok(Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "wgpu"))]
+            DeviceChoice::Wgpu => Err(DeviceError::NotBuilt("wgpu")),
+            #[cfg(feature = "cuda")]
+            DeviceChoice::Cuda => Ok(Device::cuda(0usize)),
+            #[cfg(not(feature = "cuda"))]
+            DeviceChoice::Cuda => Err(DeviceError::NotBuilt("cuda")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_rejects_unknown() {
+        assert_eq!("FLEX".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
+        assert_eq!("wgpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Wgpu);
+        let e = "tpu".parse::<DeviceChoice>().unwrap_err().to_string();
+        assert!(
+            e.contains("unknown device `tpu`") && e.contains("flex"),
+            "{e}"
+        );
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn missing_feature_is_named() {
+        let e = DeviceChoice::Cuda.build().unwrap_err().to_string();
+        assert!(
+            e.contains("`cuda` feature") && e.contains("--features cuda"),
+            "{e}"
+        );
+    }
+}

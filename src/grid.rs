@@ -1,0 +1,76 @@
+//! Sample grids as greyscale PNG files.
+
+use std::path::Path;
+
+use gan_lab_variants::SampleGrid;
+
+const SIDE: usize = 28;
+const GAP: usize = 2;
+
+/// Pixel `[-1, 1]` to byte.
+pub fn to_byte(v: f32) -> u8 {
+    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+}
+
+/// Lays the grid out with a 2-pixel dark gap between images and encodes it.
+pub fn encode_png(grid: &SampleGrid) -> Result<Vec<u8>, png::EncodingError> {
+    let width = grid.cols * (SIDE + GAP) + GAP;
+    let height = grid.rows * (SIDE + GAP) + GAP;
+    let mut canvas = vec![0u8; width * height];
+    let count = grid.pixels.len() / (SIDE * SIDE);
+    for index in 0..count.min(grid.rows * grid.cols) {
+        let (row, col) = (index / grid.cols, index % grid.cols);
+        let image = &grid.pixels[index * SIDE * SIDE..(index + 1) * SIDE * SIDE];
+        for y in 0..SIDE {
+            let top = (row * (SIDE + GAP) + GAP + y) * width + col * (SIDE + GAP) + GAP;
+            for x in 0..SIDE {
+                canvas[top + x] = to_byte(image[y * SIDE + x]);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&canvas)?;
+    }
+    Ok(out)
+}
+
+/// Writes the grid as a PNG file (through a temporary file, then a rename).
+pub fn write_png(path: &Path, grid: &SampleGrid) -> std::io::Result<()> {
+    let bytes = encode_png(grid).map_err(std::io::Error::other)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("png.part");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_png_has_the_expected_size_and_pixels() {
+        let grid = SampleGrid {
+            rows: 2,
+            cols: 3,
+            pixels: vec![1.0; 6 * 784],
+            row_labels: vec![],
+        };
+        let bytes = encode_png(&grid).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (3 * 30 + 2, 2 * 30 + 2));
+        assert_eq!(buf[0], 0); // gap
+        assert_eq!(buf[2 * info.width as usize + 2], 255); // first image pixel
+        assert_eq!(to_byte(-1.0), 0);
+        assert_eq!(to_byte(0.0), 128);
+    }
+}

@@ -1,0 +1,17 @@
+//! gan-lab: run, track and compare GAN experiments on Fashion-MNIST.
+//!
+//! Data flows one way: a RON spec ([`spec`]) becomes a planned run, the
+//! [`runner`] trains a variant from the `gan-lab-variants` crate on batches
+//! from the [`loader`], and emits [`events`] to sinks ([`sinks`]): the SQLite
+//! [`tracker`], sample files and the progress bar. [`app`] holds the commands.
+
+pub mod app;
+pub mod data;
+pub mod device;
+pub mod events;
+pub mod grid;
+pub mod loader;
+pub mod runner;
+pub mod sinks;
+pub mod spec;
+pub mod tracker;

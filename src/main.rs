@@ -1,0 +1,222 @@
+//! The `gan-lab` command line: flags to [`gan_lab::app`] calls, errors to
+//! their whole chain on stderr and an exit code (2 for bad input).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clap::{Args, Parser, Subcommand};
+use gan_lab::app::{self, AppError, Context};
+use gan_lab::device::DeviceChoice;
+use gan_lab::runner::Outcome;
+use gan_lab::tracker::{RunFilter, RunStatus};
+
+#[derive(Parser)]
+#[command(
+    name = "gan-lab",
+    version,
+    about = "Run, track and compare GAN experiments on Fashion-MNIST",
+    long_about = "Run, track and compare GAN experiments on Fashion-MNIST.\n\n\
+        Every run is recorded in a SQLite database (parameters, per-step metrics, sample \
+        grids, checkpoints, status), so runs can be listed, inspected and resumed.",
+    after_help = "Start with:\n  gan-lab run experiments/vanilla.ron\n  gan-lab list\n  gan-lab show <RUN>"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Tracking database [default: runs/gan-lab.sqlite]
+    #[arg(long, global = true, env = "GAN_LAB_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Folder with the four Fashion-MNIST IDX files (else GAN_LAB_DATA, else the user cache, downloading there)
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Hide the progress bar
+    #[arg(long, short, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one experiment from a RON spec, tracked in the database
+    #[command(after_help = "Examples:\n  gan-lab run experiments/vanilla.ron\n  \
+        gan-lab run experiments/dcgan.ron --set train.steps=200 --set variant.loss=Hinge\n\n\
+        Ctrl-C stops after the current step, writes a checkpoint and marks the run \
+        interrupted; `gan-lab resume RUN` continues it.")]
+    Run {
+        /// The experiment spec (see experiments/*.ron)
+        spec: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Compute device: flex (CPU, default), ndarray, wgpu or cuda (the last three need the cargo feature of that name)
+        #[arg(long, default_value = "flex")]
+        device: String,
+    },
+    /// Validate a spec (and overrides) without training
+    #[command(
+        after_help = "Example:\n  gan-lab check experiments/dcgan.ron --set train.batch_size=128"
+    )]
+    Check {
+        spec: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Continue a stopped (interrupted or failed) run from its last checkpoint
+    #[command(
+        after_help = "Example:\n  gan-lab resume 3f9c2a1b   (an id, a unique id prefix or a unique run name)"
+    )]
+    Resume {
+        /// Run id, unique id prefix, or unique run name
+        run: String,
+    },
+    /// List runs, newest first
+    #[command(
+        after_help = "Examples:\n  gan-lab list\n  gan-lab list --status failed --experiment dcgan"
+    )]
+    List {
+        /// Only runs of this experiment
+        #[arg(long)]
+        experiment: Option<String>,
+        /// Only runs with this status (running, finished, failed, interrupted)
+        #[arg(long)]
+        status: Option<RunStatus>,
+        /// At most this many runs
+        #[arg(long, short = 'n')]
+        limit: Option<usize>,
+    },
+    /// Show everything recorded about one run
+    #[command(
+        after_help = "Example:\n  gan-lab show 3f9c   (an id, a unique id prefix or a unique run name)"
+    )]
+    Show {
+        /// Run id, unique id prefix, or unique run name
+        run: String,
+    },
+}
+
+#[derive(Args)]
+struct Overrides {
+    /// Override a spec field, e.g. --set train.steps=200 (repeatable)
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond Ctrl-C: stopping now without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after this step (writing a checkpoint); Ctrl-C again to abort");
+    });
+    stop
+}
+
+fn execute(cli: Cli) -> Result<ExitCode, AppError> {
+    let db = cli
+        .global
+        .db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/gan-lab.sqlite"));
+    let context = |device: DeviceChoice| Context {
+        db: db.clone(),
+        data_dir: cli.global.data_dir.clone(),
+        device,
+        progress: !cli.global.quiet,
+        stop: stop_on_ctrl_c(),
+    };
+    match &cli.command {
+        Command::Run {
+            spec,
+            overrides,
+            device,
+        } => {
+            let ctx = context(device.parse()?);
+            let report = app::run(&ctx, spec, &overrides.set)?;
+            Ok(report_outcome(&report, &db))
+        }
+        Command::Check { spec, overrides } => {
+            let spec = app::check(spec, &overrides.set)?;
+            println!(
+                "ok: {} ({}: {}), {} steps of batch {}",
+                spec.name,
+                spec.variant.kind(),
+                spec.variant.describe(),
+                spec.train.steps,
+                spec.train.batch_size
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resume { run } => {
+            let report = app::resume(&context(DeviceChoice::Flex), run)?;
+            Ok(report_outcome(&report, &db))
+        }
+        Command::List {
+            experiment,
+            status,
+            limit,
+        } => {
+            let filter = RunFilter {
+                experiment: experiment.clone(),
+                status: *status,
+                limit: *limit,
+                ..Default::default()
+            };
+            print!("{}", app::list(&db, &filter)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { run } => {
+            print!("{}", app::show(&db, run)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn report_outcome(report: &app::RunReport, db: &std::path::Path) -> ExitCode {
+    let id = &report.run_id;
+    match &report.outcome {
+        Outcome::Finished { steps } => {
+            println!(
+                "run {id} finished {steps} steps; samples and checkpoints in {}",
+                report.run_dir.display()
+            );
+            println!("details: gan-lab --db {} show {id}", db.display());
+            ExitCode::SUCCESS
+        }
+        Outcome::Interrupted { step } => {
+            println!(
+                "run {id} interrupted after step {step}; continue with: gan-lab --db {} resume {id}",
+                db.display()
+            );
+            ExitCode::from(130)
+        }
+        Outcome::Failed { step, reason } => {
+            eprintln!("run {id} failed at step {step}: {reason}");
+            ExitCode::from(1)
+        }
+    }
+}

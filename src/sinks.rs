@@ -1,0 +1,177 @@
+//! The sinks a real run uses: sample files, the SQLite tracker and the
+//! progress bar.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::events::{Event, Sink, SinkError};
+use crate::tracker::{MetricPoint, RunStatus, Tracker};
+
+/// Path of the sample grid of `step`, relative to the run folder.
+pub fn sample_path(step: u64) -> String {
+    format!("samples/step-{step:06}.png")
+}
+
+/// Writes sample grids as PNG files into the run folder.
+pub struct ArtifactSink {
+    pub run_dir: PathBuf,
+}
+
+impl Sink for ArtifactSink {
+    fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
+        if let Event::Samples { step, grid } = event {
+            crate::grid::write_png(&self.run_dir.join(sample_path(*step)), grid)?;
+        }
+        Ok(())
+    }
+}
+
+/// Records metrics (batched), artifacts, progress and status in the database.
+pub struct TrackerSink<'a> {
+    pub tracker: &'a Tracker,
+    pub run_id: String,
+    buffer: Vec<MetricPoint>,
+    last_step: u64,
+}
+
+/// Metric points are written in transactions of at most this many.
+const FLUSH_POINTS: usize = 2000;
+
+impl<'a> TrackerSink<'a> {
+    pub fn new(tracker: &'a Tracker, run_id: String) -> Self {
+        Self {
+            tracker,
+            run_id,
+            buffer: Vec::new(),
+            last_step: 0,
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        if !self.buffer.is_empty() {
+            self.tracker.log_metrics(&self.run_id, &self.buffer)?;
+            self.buffer.clear();
+        }
+        self.tracker.set_progress(&self.run_id, self.last_step)?;
+        Ok(())
+    }
+}
+
+impl Sink for TrackerSink<'_> {
+    fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
+        let run = self.run_id.clone();
+        match event {
+            Event::Started { .. } => self.tracker.set_status(&run, RunStatus::Running, None)?,
+            Event::Step {
+                step,
+                wall_time,
+                scalars,
+            } => {
+                self.last_step = *step;
+                self.buffer.extend(scalars.iter().map(|s| MetricPoint {
+                    key: s.name.to_string(),
+                    step: *step,
+                    value: s.value,
+                    wall_time: *wall_time,
+                }));
+                if self.buffer.len() >= FLUSH_POINTS {
+                    self.flush()?;
+                }
+            }
+            Event::Samples { step, .. } => {
+                self.flush()?;
+                self.tracker
+                    .add_artifact(&run, "samples", Some(*step), &sample_path(*step))?;
+            }
+            Event::Checkpoint { step, dir } => {
+                self.flush()?;
+                let dir = dir.to_string_lossy();
+                self.tracker
+                    .add_artifact(&run, "checkpoint", Some(*step), &dir)?;
+            }
+            Event::Finished { .. } => {
+                self.flush()?;
+                self.tracker.set_status(&run, RunStatus::Finished, None)?;
+            }
+            Event::Failed { reason, .. } => {
+                self.flush()?;
+                self.tracker
+                    .set_status(&run, RunStatus::Failed, Some(reason))?;
+            }
+            Event::Interrupted { step } => {
+                self.flush()?;
+                let reason = format!(
+                    "stopped by the user after step {step}; continue with `gan-lab resume {run}`"
+                );
+                self.tracker
+                    .set_status(&run, RunStatus::Interrupted, Some(&reason))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TrackerSink<'_> {
+    /// Whatever happens to the run, points already received are not lost.
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// The terminal progress bar: step, losses, discriminator accuracy, img/s, ETA.
+pub struct ProgressSink {
+    bar: ProgressBar,
+}
+
+impl ProgressSink {
+    pub fn new(name: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {msg} [{elapsed_precise} < {eta}]",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(500));
+        Self { bar }
+    }
+}
+
+impl Sink for ProgressSink {
+    fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
+        match event {
+            Event::Started {
+                start_step,
+                total_steps,
+            } => {
+                self.bar.set_length(*total_steps);
+                self.bar.set_position(*start_step);
+                self.bar.reset_eta();
+            }
+            Event::Step { step, scalars, .. } => {
+                let get = |n: &str| scalars.iter().find(|s| s.name == n).map(|s| s.value);
+                let mut msg = String::new();
+                if let (Some(d), Some(g)) = (get("loss_d"), get("loss_g")) {
+                    msg += &format!("D {d:.3} G {g:.3}");
+                }
+                if let (Some(r), Some(f)) = (get("acc_real"), get("acc_fake")) {
+                    msg += &format!(" acc {:.0}%", 50.0 * (r + f));
+                }
+                if let Some(ips) = get("img_per_s") {
+                    msg += &format!(" {ips:.0} img/s");
+                }
+                self.bar.set_message(msg);
+                self.bar.set_position(*step);
+            }
+            Event::Finished { .. } | Event::Failed { .. } | Event::Interrupted { .. } => {
+                self.bar.finish();
+            }
+            Event::Samples { .. } | Event::Checkpoint { .. } => {}
+        }
+        Ok(())
+    }
+}

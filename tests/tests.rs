@@ -1,0 +1,5 @@
+//! Integration tests, one binary (so the crate links once): a module per area.
+
+mod cli;
+mod common;
+mod training;

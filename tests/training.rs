@@ -1,0 +1,242 @@
+//! Training end to end: tiny runs on generated data through the binary and
+//! the library, determinism, interrupt and resume, every loss, and a short
+//! run on the real Fashion-MNIST.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use gan_lab::app::{self, Context};
+use gan_lab::device::DeviceChoice;
+use gan_lab::runner::Outcome;
+use gan_lab::tracker::{RunStatus, Tracker};
+
+use crate::common::*;
+
+fn context(dir: &Path, data: &Path, stop: bool) -> Context {
+    Context {
+        db: dir.join("runs/db.sqlite"),
+        data_dir: Some(data.to_path_buf()),
+        device: DeviceChoice::Flex,
+        progress: false,
+        stop: Arc::new(AtomicBool::new(stop)),
+    }
+}
+
+fn series(tracker: &Tracker, run: &str, key: &str) -> Vec<(u64, f64)> {
+    tracker
+        .metric_series(run, key)
+        .unwrap()
+        .into_iter()
+        .map(|(s, v, _)| (s, v))
+        .collect()
+}
+
+#[test]
+fn tiny_run_is_tracked_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 200);
+    let spec = tiny_spec(dir.path(), "tiny", "Dcgan", "NonSaturating", 6);
+    let out = gan_lab(
+        dir.path(),
+        Some(&data),
+        &["run", spec.to_str().unwrap(), "--set", "train.lr_d=1e-3"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let run = tracker.run("tiny").unwrap();
+    assert_eq!(run.status, RunStatus::Finished);
+    assert_eq!((run.steps_done, run.total_steps), (6, 6));
+    assert_eq!(run.variant, "vanilla");
+    assert!(run.ended_at.is_some());
+    assert!(
+        run.spec_text.contains("lr_d: 0.001"),
+        "stored spec is the final one: {}",
+        run.spec_text
+    );
+    let params = tracker.params(&run.id).unwrap();
+    assert!(
+        params.contains(&("train.batch_size".to_string(), "8".to_string())),
+        "{params:?}"
+    );
+    assert!(
+        params.contains(&("variant.arch".to_string(), "Dcgan".to_string())),
+        "{params:?}"
+    );
+    for key in [
+        "loss_d",
+        "loss_g",
+        "d_real",
+        "d_fake",
+        "acc_real",
+        "acc_fake",
+        "grad_norm_d",
+        "grad_norm_g",
+        "img_per_s",
+    ] {
+        let points = series(&tracker, &run.id, key);
+        assert_eq!(
+            points.iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5, 6],
+            "{key}"
+        );
+        assert!(points.iter().all(|p| p.1.is_finite()), "{key}: {points:?}");
+    }
+    let d_real = series(&tracker, &run.id, "d_real");
+    assert!(
+        d_real.iter().all(|p| (0.0..=1.0).contains(&p.1)),
+        "D(x) is a probability: {d_real:?}"
+    );
+
+    let artifacts = tracker.artifacts(&run.id).unwrap();
+    let paths: Vec<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+    assert!(
+        paths.contains(&"samples/step-000003.png") && paths.contains(&"samples/step-000006.png"),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&"checkpoints/last"), "{paths:?}");
+    let run_dir = dir.path().join("runs").join(&run.run_dir);
+    assert!(run_dir.join("samples/step-000006.png").is_file());
+    assert!(run_dir.join("checkpoints/last/generator.bpk").is_file());
+
+    let list = stdout(&gan_lab(dir.path(), None, &["list"]));
+    assert!(
+        list.contains(&run.id) && list.contains("finished") && list.contains("6/6"),
+        "{list}"
+    );
+    let show = stdout(&gan_lab(dir.path(), None, &["show", &run.id[..6]]));
+    for needle in [
+        "status: finished",
+        "loss_g",
+        "train.batch_size = 8",
+        "samples/step-000006.png",
+        "spec hash",
+    ] {
+        assert!(show.contains(needle), "{needle} missing in:\n{show}");
+    }
+}
+
+#[test]
+fn same_seed_same_losses_and_resume_continues_exactly() {
+    let _turn = in_process_training();
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 120);
+    let spec = tiny_spec(dir.path(), "det", "Mlp", "NonSaturating", 4);
+
+    let a = app::run(&context(dir.path(), &data, false), &spec, &[]).unwrap();
+    let b = app::run(&context(dir.path(), &data, false), &spec, &[]).unwrap();
+    assert_eq!(a.outcome, Outcome::Finished { steps: 4 });
+    // Stop requested before the first step: the run stops after step 1 with a checkpoint.
+    let c = app::run(&context(dir.path(), &data, true), &spec, &[]).unwrap();
+    assert_eq!(c.outcome, Outcome::Interrupted { step: 1 });
+
+    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let interrupted = tracker.run(&c.run_id).unwrap();
+    assert_eq!(interrupted.status, RunStatus::Interrupted);
+    assert!(
+        interrupted
+            .status_reason
+            .unwrap()
+            .contains("gan-lab resume")
+    );
+    assert!(c.run_dir.join("checkpoints/last/state.json").is_file());
+
+    let resumed = app::resume(&context(dir.path(), &data, false), &c.run_id).unwrap();
+    assert_eq!(resumed.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(tracker.run(&c.run_id).unwrap().status, RunStatus::Finished);
+
+    let losses = |run: &str| {
+        (
+            series(&tracker, run, "loss_d"),
+            series(&tracker, run, "loss_g"),
+        )
+    };
+    assert_eq!(
+        losses(&a.run_id),
+        losses(&b.run_id),
+        "same seed and spec give the same losses"
+    );
+    assert_eq!(
+        losses(&a.run_id),
+        losses(&c.run_id),
+        "resume continues as if never stopped"
+    );
+
+    let again = app::resume(&context(dir.path(), &data, false), &c.run_id).unwrap_err();
+    assert!(again.to_string().contains("already finished"), "{again}");
+    assert_eq!(again.exit_code(), 2);
+}
+
+#[test]
+fn every_loss_and_architecture_trains() {
+    let _turn = in_process_training();
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 80);
+    for arch in ["Mlp", "Dcgan"] {
+        for loss in [
+            "Minimax",
+            "NonSaturating",
+            "LeastSquares",
+            "WganGp",
+            "Hinge",
+        ] {
+            let name = format!("{arch}-{loss}");
+            let spec = tiny_spec(dir.path(), &name, arch, loss, 2);
+            let overrides = vec![
+                "variant.d_steps=2".to_string(),
+                "variant.g_steps=2".to_string(),
+            ];
+            let report = app::run(&context(dir.path(), &data, false), &spec, &overrides).unwrap();
+            assert_eq!(report.outcome, Outcome::Finished { steps: 2 }, "{name}");
+        }
+    }
+    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let wgan = tracker.run("Dcgan-WganGp").unwrap();
+    let penalty = series(&tracker, &wgan.id, "gradient_penalty");
+    assert_eq!(penalty.len(), 2);
+    assert!(
+        penalty.iter().all(|p| p.1.is_finite() && p.1 >= 0.0),
+        "{penalty:?}"
+    );
+}
+
+/// A short run of the shipped spec on the real data (from GAN_LAB_DATA, or
+/// downloaded into the cache where the machine is online).
+#[test]
+fn short_run_on_real_fashion_mnist() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = gan_lab::data::locate(None).expect(
+        "this test needs Fashion-MNIST: set GAN_LAB_DATA (CI points it at ../shared/data/fashion-mnist)",
+    );
+    let spec = format!("{}/experiments/vanilla.ron", env!("CARGO_MANIFEST_DIR"));
+    let out = gan_lab(
+        dir.path(),
+        Some(&data),
+        &[
+            "run",
+            &spec,
+            "--set",
+            "train.steps=40",
+            "--set",
+            "samples.every=20",
+            "--set",
+            "checkpoint.every=20",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let run = tracker.run("vanilla-mlp").unwrap();
+    assert_eq!((run.status, run.steps_done), (RunStatus::Finished, 40));
+    // Learning is under way: D separates real from fake better than chance.
+    let acc: Vec<f64> = series(&tracker, &run.id, "acc_real")
+        .iter()
+        .skip(20)
+        .map(|p| p.1)
+        .collect();
+    let mean = acc.iter().sum::<f64>() / acc.len() as f64;
+    assert!(
+        mean > 0.5,
+        "mean D accuracy on real images over steps 21-40 is {mean}"
+    );
+}
