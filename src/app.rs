@@ -11,18 +11,22 @@ use gan_lab_variants::{Hyper, Variant};
 
 use crate::data::{self, Split};
 use crate::device::DeviceChoice;
+use crate::evaluator::Evaluator;
 use crate::events::Sink;
 use crate::loader::{Loader, TooFewImages, TrainSet};
 use crate::runner::{self, Cadence, Outcome, Runner};
+use crate::scoring::{ImageScorer, format_scores};
 use crate::sinks::{ArtifactSink, ProgressSink, TrackerSink};
-use crate::spec::{self, Spec};
-use crate::tracker::{NewRun, RunFilter, RunRecord, RunStatus, Tracker};
+use crate::spec::{self, Metric, Spec};
+use crate::tracker::{MetricPoint, NewRun, RunFilter, RunRecord, RunStatus, Tracker};
 
 /// Settings shared by the commands (from flags and environment).
 #[derive(Clone, Debug)]
 pub struct Context {
     pub db: PathBuf,
     pub data_dir: Option<PathBuf>,
+    /// Where trained evaluators are cached.
+    pub cache: PathBuf,
     pub device: DeviceChoice,
     /// Show the progress bar.
     pub progress: bool,
@@ -42,6 +46,10 @@ pub enum AppError {
     Device(#[from] crate::device::DeviceError),
     #[error(transparent)]
     Runner(#[from] runner::RunnerError),
+    #[error(transparent)]
+    Evaluator(#[from] crate::evaluator::EvaluatorError),
+    #[error("scoring failed")]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error(transparent)]
     TooFewImages(#[from] TooFewImages),
     #[error("{0}")]
@@ -64,7 +72,10 @@ impl AppError {
             | AppError::TooFewImages(_) => true,
             AppError::Data(e) => e.is_user_error(),
             AppError::Tracker(e) => e.is_user_error(),
-            AppError::Runner(_) | AppError::Io { .. } => false,
+            AppError::Runner(_)
+            | AppError::Evaluator(_)
+            | AppError::Metrics(_)
+            | AppError::Io { .. } => false,
         };
         if input { 2 } else { 1 }
     }
@@ -94,6 +105,200 @@ fn db_folder(db: &Path) -> PathBuf {
 /// The folder of a run: stored relative to the database's folder.
 pub fn run_folder(db: &Path, run: &RunRecord) -> PathBuf {
     db_folder(db).join(&run.run_dir)
+}
+
+/// The default cache folder: the user's cache directory, else `runs/cache`.
+pub fn default_cache() -> PathBuf {
+    dirs::cache_dir().map_or_else(|| PathBuf::from("runs/cache"), |d| d.join("gan-lab"))
+}
+
+/// `gan-lab evaluator train`: (re)trains the evaluator for the data and caches it.
+pub fn evaluator_train(ctx: &Context) -> Result<Evaluator> {
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    Ok(Evaluator::train(
+        &ctx.cache,
+        &data_dir,
+        &ctx.device.build()?,
+        ctx.progress,
+    )?)
+}
+
+/// The evaluator (trained on first need) with the test split as reference.
+pub fn image_scorer(ctx: &Context, metrics: Vec<Metric>) -> Result<ImageScorer> {
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let device = ctx.device.build()?;
+    if ctx.progress
+        && !crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(&data_dir)?).exists()
+    {
+        eprintln!("no evaluator cached for this data yet: training it once (a few minutes)");
+    }
+    let evaluator = Evaluator::load_or_train(&ctx.cache, &data_dir, &device, ctx.progress)?;
+    let test = data::load_split(&data_dir, Split::Test)?;
+    Ok(ImageScorer::new(evaluator, &test, metrics)?)
+}
+
+/// `gan-lab evaluator info`: the evaluator and sanity references (the
+/// train split and uniform noise scored against the test split).
+pub fn evaluator_info(ctx: &Context) -> Result<String> {
+    let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
+    let info = &scorer.evaluator.info;
+    let mut out = format!(
+        "evaluator {}
+  test accuracy  {:.2}%
+  cache          {}
+  data hash      {}
+  trained in     {:.0} s ({} epochs)
+",
+        info.id(),
+        100.0 * info.test_accuracy,
+        scorer.evaluator.dir.display(),
+        info.data_hash,
+        info.train_seconds,
+        info.epochs
+    );
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let train = data::load_split(&data_dir, Split::Train)?;
+    let n = train.labels.len().min(10_000);
+    let train_pixels = crate::evaluator::to_unit_range(&train.images.pixels[..n * 784]);
+    out += &format!(
+        "
+Sanity reference: {n} train images vs the test split (should be near 0 / 1 / 10 classes)
+"
+    );
+    out += &format_scores(&scorer.score_pixels(&train_pixels)?);
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let noise: Vec<f32> = (0..n * 784)
+        .map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0))
+        .collect();
+    out += &format!(
+        "
+Sanity reference: {n} images of uniform noise vs the test split (should be very large)
+"
+    );
+    out += &format_scores(&scorer.score_pixels(&noise)?);
+    Ok(out)
+}
+
+/// `gan-lab eval RUN`: scores a stored run's checkpoint with `samples` images,
+/// recording the scores as `eval/<name>` metrics at the checkpoint's step.
+pub fn eval_run(
+    ctx: &Context,
+    run_ref: &str,
+    which: &CheckpointChoice,
+    samples: usize,
+) -> Result<String> {
+    if !(100..=60_000).contains(&samples) {
+        return Err(AppError::Usage(format!(
+            "--samples is {samples}; use 100 to 60000 (10000 is usual)"
+        )));
+    }
+    let restored = restore(ctx, run_ref, which)?;
+    let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
+    let pixels = restored
+        .variant
+        .generate(samples, restored.spec.train.seed ^ 0xE7A1);
+    let scores = scorer.score_pixels(&pixels)?;
+    let tracker = Tracker::open(&ctx.db)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let points: Vec<MetricPoint> = scores
+        .iter()
+        .map(|s| MetricPoint {
+            key: format!("eval/{}", s.name),
+            step: restored.step,
+            value: s.value,
+            wall_time: now,
+        })
+        .collect();
+    tracker.log_metrics(&restored.run.id, &points)?;
+    tracker.set_tag(&restored.run.id, "evaluator", &scorer.evaluator.info.id())?;
+    Ok(format!(
+        "run {} ({}), checkpoint {:?} at step {}, {samples} samples, evaluator {}
+{}",
+        restored.run.id,
+        restored.run.name,
+        which,
+        restored.step,
+        scorer.evaluator.info.id(),
+        format_scores(&scores)
+    ))
+}
+
+/// `gan-lab eval --images FILE`: scores images from anywhere (an IDX3 file or
+/// a folder of 28x28 greyscale PNGs) with the same evaluator.
+pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
+    let pixels = if path.is_dir() {
+        read_png_folder(path)?
+    } else {
+        let images = data::read_images(path)?;
+        if (images.rows, images.cols) != (28, 28) {
+            return Err(AppError::Usage(format!(
+                "{} holds {}x{} images; the evaluator takes 28x28",
+                path.display(),
+                images.rows,
+                images.cols
+            )));
+        }
+        crate::evaluator::to_unit_range(&images.pixels)
+    };
+    let n = pixels.len() / 784;
+    if n < 100 {
+        return Err(AppError::Usage(format!(
+            "{} holds {n} images; scoring needs at least 100 (10,000 is usual)",
+            path.display()
+        )));
+    }
+    let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
+    let scores = scorer.score_pixels(&pixels)?;
+    Ok(format!(
+        "{n} images from {}, evaluator {}
+{}",
+        path.display(),
+        scorer.evaluator.info.id(),
+        format_scores(&scores)
+    ))
+}
+
+fn read_png_folder(dir: &Path) -> Result<Vec<f32>> {
+    let io = |path: &Path, source: std::io::Error| AppError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .collect();
+    files.sort();
+    let mut pixels = Vec::with_capacity(files.len() * 784);
+    for file in &files {
+        let bad = |why: String| {
+            AppError::Usage(format!(
+                "{}: {why}; expected a 28x28 greyscale PNG",
+                file.display()
+            ))
+        };
+        let reader = std::fs::File::open(file).map_err(|e| io(file, e))?;
+        let mut decoder = png::Decoder::new(std::io::BufReader::new(reader));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+        let frame = reader
+            .next_frame(&mut buf)
+            .map_err(|e| bad(e.to_string()))?;
+        if (frame.width, frame.height) != (28, 28) {
+            return Err(bad(format!("it is {}x{}", frame.width, frame.height)));
+        }
+        let channels = frame.color_type.samples();
+        // Colour images count by their first channel; alpha is ignored.
+        pixels.extend(
+            buf[..frame.buffer_size()]
+                .chunks(channels)
+                .map(|px| px[0] as f32 / 127.5 - 1.0),
+        );
+    }
+    Ok(pixels)
 }
 
 /// `gan-lab check`: parse and validate, nothing else.
@@ -226,6 +431,14 @@ fn train(
     if let Some(p) = progress.as_mut() {
         sinks.push(p);
     }
+    let scorer = match &spec.eval {
+        Some(eval) => {
+            let scorer = image_scorer(ctx, eval.metrics.clone())?;
+            tracker.set_tag(&run.id, "evaluator", &scorer.evaluator.info.id())?;
+            Some(Box::new(scorer) as Box<dyn runner::Scorer>)
+        }
+        None => None,
+    };
     let mut runner = Runner {
         variant,
         loader,
@@ -235,10 +448,12 @@ fn train(
             sample_every: spec.samples.every,
             checkpoint_every: spec.checkpoint.every,
             seed: spec.train.seed,
+            eval: spec.eval.as_ref().map(|e| (e.every, e.samples)),
         },
         run_dir: run_dir.clone(),
         sinks,
         stop: ctx.stop.clone(),
+        scorer,
     };
     let start = if resuming {
         let step = runner.restore()?;
@@ -258,6 +473,123 @@ fn train(
         run_dir,
         outcome: result?,
     })
+}
+
+/// Which checkpoint of a run to use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointChoice {
+    Last,
+    Best,
+}
+
+impl std::str::FromStr for CheckpointChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "last" => Ok(CheckpointChoice::Last),
+            "best" => Ok(CheckpointChoice::Best),
+            other => Err(format!(
+                "unknown checkpoint `{other}`; use `last` or `best` (best by FID, when the run evaluated)"
+            )),
+        }
+    }
+}
+
+/// A stored run's generator, restored from one of its checkpoints.
+pub struct Restored {
+    pub run: RunRecord,
+    pub spec: Spec,
+    pub variant: Box<dyn Variant>,
+    pub step: u64,
+}
+
+/// Restores a run's variant from its `last` or `best` checkpoint.
+pub fn restore(ctx: &Context, run_ref: &str, which: &CheckpointChoice) -> Result<Restored> {
+    let tracker = Tracker::open(&ctx.db)?;
+    let run = tracker.run(run_ref)?;
+    let source = spec::Source {
+        path: PathBuf::from(format!("<run {} spec>", run.id)),
+        text: run.spec_text.clone(),
+    };
+    let spec = spec::parse(&source)?;
+    let rel = match which {
+        CheckpointChoice::Last => runner::LAST_CHECKPOINT,
+        CheckpointChoice::Best => runner::BEST_CHECKPOINT,
+    };
+    let dir = run_folder(&ctx.db, &run).join(rel);
+    let Some(step) = runner::checkpoint_step(&dir) else {
+        let hint = if *which == CheckpointChoice::Best {
+            "best checkpoints exist only for runs with an `eval` section; use --checkpoint last"
+        } else {
+            "the run stopped before its first checkpoint; resume or rerun it"
+        };
+        return Err(AppError::Usage(format!(
+            "run {} has no {rel} checkpoint ({}): {hint}",
+            run.id,
+            dir.display()
+        )));
+    };
+    let (mut variant, _) = build_variant(&spec, ctx.device.build()?);
+    variant
+        .load(&dir)
+        .map_err(|e| runner::RunnerError::Restore {
+            dir: dir.clone(),
+            source: Box::new(e),
+        })?;
+    Ok(Restored {
+        run,
+        spec,
+        variant,
+        step,
+    })
+}
+
+/// `gan-lab sample`: `n` images from a run's generator, written as an IDX3
+/// file or, for a `.png` path, as a grid. Returns what was written.
+pub fn sample(
+    ctx: &Context,
+    run_ref: &str,
+    which: &CheckpointChoice,
+    n: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<String> {
+    if n == 0 {
+        return Err(AppError::Usage("--n must be at least 1".into()));
+    }
+    let restored = restore(ctx, run_ref, which)?;
+    let pixels = restored.variant.generate(n, seed);
+    let is_png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if is_png {
+        let cols = (n as f64).sqrt().ceil() as usize;
+        let grid = gan_lab_variants::SampleGrid {
+            rows: n.div_ceil(cols),
+            cols,
+            pixels,
+            row_labels: vec![],
+        };
+        crate::grid::write_png(out, &grid).map_err(|source| AppError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
+    } else {
+        let images = data::Images {
+            count: n,
+            rows: 28,
+            cols: 28,
+            pixels: pixels.iter().map(|&v| crate::grid::to_byte(v)).collect(),
+        };
+        data::write_images(out, &images)?;
+    }
+    let format = if is_png { "a PNG grid" } else { "an IDX3 file" };
+    Ok(format!(
+        "wrote {n} samples of run {} (checkpoint at step {}) to {} as {format}",
+        restored.run.id,
+        restored.step,
+        out.display()
+    ))
 }
 
 /// `gan-lab list`: one line per run.

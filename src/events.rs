@@ -19,6 +19,11 @@ pub enum Event {
         wall_time: f64,
         scalars: Vec<Scalar>,
     },
+    /// Evaluation scores of the generator after step `step`.
+    Eval {
+        step: u64,
+        scores: Vec<Scalar>,
+    },
     /// A grid from the fixed noise after step `step`.
     Samples {
         step: u64,

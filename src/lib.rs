@@ -8,10 +8,13 @@
 pub mod app;
 pub mod data;
 pub mod device;
+pub mod evaluator;
 pub mod events;
 pub mod grid;
 pub mod loader;
+pub mod metrics;
 pub mod runner;
+pub mod scoring;
 pub mod sinks;
 pub mod spec;
 pub mod tracker;

@@ -37,6 +37,9 @@ struct Global {
     /// Folder with the four Fashion-MNIST IDX files (else GAN_LAB_DATA, else the user cache, downloading there)
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Cache folder for the trained evaluator [default: the user cache folder, gan-lab/]
+    #[arg(long, global = true, env = "GAN_LAB_CACHE", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     /// Hide the progress bar
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -90,6 +93,54 @@ enum Command {
         #[arg(long, short = 'n')]
         limit: Option<usize>,
     },
+    /// The Fashion-MNIST classifier that scores generated images
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gan-lab evaluator info\n  gan-lab evaluator train"
+    )]
+    Evaluator(EvaluatorCommand),
+    /// Score a run's generator (FID, KID, IS, class coverage, precision/recall), or any images
+    #[command(
+        after_help = "Examples:\n  gan-lab eval 3f9c --checkpoint best --samples 10000\n  \
+        gan-lab eval --images samples.idx     (an IDX3 file or a folder of 28x28 PNGs)\n\n\
+        Scores are computed on the evaluator's features against the test split; they \
+        compare runs scored by the same evaluator, not numbers from Inception-based papers."
+    )]
+    Eval {
+        /// Run id, unique id prefix, or unique run name
+        #[arg(required_unless_present = "images", conflicts_with = "images")]
+        run: Option<String>,
+        /// Score these images instead of a run
+        #[arg(long, value_name = "FILE")]
+        images: Option<PathBuf>,
+        /// Checkpoint to score: last or best (by FID)
+        #[arg(long, default_value = "last")]
+        checkpoint: app::CheckpointChoice,
+        /// Generated images to score
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+    },
+    /// Write samples of a run's generator as an IDX3 file or a PNG grid
+    #[command(
+        after_help = "Examples:\n  gan-lab sample 3f9c --n 64 --out grid.png\n  \
+        gan-lab sample 3f9c --n 10000 --out samples.idx   (for `gan-lab eval --images`)"
+    )]
+    Sample {
+        /// Run id, unique id prefix, or unique run name
+        run: String,
+        /// How many images
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        /// Output file: .png for a grid, anything else for IDX3
+        #[arg(long)]
+        out: PathBuf,
+        /// Checkpoint to sample: last or best (by FID)
+        #[arg(long, default_value = "last")]
+        checkpoint: app::CheckpointChoice,
+        /// Noise seed
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Show everything recorded about one run
     #[command(
         after_help = "Example:\n  gan-lab show 3f9c   (an id, a unique id prefix or a unique run name)"
@@ -98,6 +149,17 @@ enum Command {
         /// Run id, unique id prefix, or unique run name
         run: String,
     },
+}
+
+#[derive(Subcommand)]
+enum EvaluatorCommand {
+    /// Train the evaluator on the train split and cache it (replacing a cached one)
+    Train {
+        #[arg(long, default_value = "flex")]
+        device: String,
+    },
+    /// Show the evaluator's test accuracy, cache path and hash, and sanity references
+    Info,
 }
 
 #[derive(Args)]
@@ -145,6 +207,11 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
     let context = |device: DeviceChoice| Context {
         db: db.clone(),
         data_dir: cli.global.data_dir.clone(),
+        cache: cli
+            .global
+            .cache_dir
+            .clone()
+            .unwrap_or_else(app::default_cache),
         device,
         progress: !cli.global.quiet,
         stop: stop_on_ctrl_c(),
@@ -187,6 +254,56 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
                 ..Default::default()
             };
             print!("{}", app::list(&db, &filter)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluator(EvaluatorCommand::Train { device }) => {
+            let evaluator = app::evaluator_train(&context(device.parse()?))?;
+            println!(
+                "evaluator {} trained in {:.0} s: test accuracy {:.2}%, cached in {}",
+                evaluator.info.id(),
+                evaluator.info.train_seconds,
+                100.0 * evaluator.info.test_accuracy,
+                evaluator.dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluator(EvaluatorCommand::Info) => {
+            print!("{}", app::evaluator_info(&context(DeviceChoice::Flex))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval {
+            run,
+            images,
+            checkpoint,
+            samples,
+        } => {
+            let ctx = context(DeviceChoice::Flex);
+            let text = match (run, images) {
+                (_, Some(path)) => app::eval_images(&ctx, path)?,
+                (Some(run), None) => app::eval_run(&ctx, run, checkpoint, *samples)?,
+                (None, None) => unreachable!("clap requires one"),
+            };
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sample {
+            run,
+            n,
+            out,
+            checkpoint,
+            seed,
+        } => {
+            println!(
+                "{}",
+                app::sample(
+                    &context(DeviceChoice::Flex),
+                    run,
+                    checkpoint,
+                    *n,
+                    *seed,
+                    out
+                )?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { run } => {

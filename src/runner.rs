@@ -20,12 +20,26 @@ use crate::loader::{Loader, step_seed};
 pub const LAST_CHECKPOINT: &str = "checkpoints/last";
 const STATE_FILE: &str = "state.json";
 
+/// Where the checkpoint with the best score lives, relative to the run folder.
+pub const BEST_CHECKPOINT: &str = "checkpoints/best";
+
 #[derive(Clone, Debug)]
 pub struct Cadence {
     pub total_steps: u64,
     pub sample_every: u64,
     pub checkpoint_every: u64,
     pub seed: u64,
+    /// Evaluate every this many steps (and at the end) with this many images.
+    pub eval: Option<(u64, usize)>,
+}
+
+/// Scores generated images (the evaluation module implements it; the
+/// runner only knows that a lower `primary` score is better).
+pub trait Scorer {
+    /// Scores `pixels` (`n * 784` values in `[-1, 1]`).
+    fn score(&mut self, pixels: &[f32]) -> std::result::Result<Vec<Scalar>, SinkError>;
+    /// The score that picks the best checkpoint (lower is better), such as `fid`.
+    fn primary(&self) -> Option<&'static str>;
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +63,12 @@ pub enum RunnerError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("evaluation failed at step {step}")]
+    Eval {
+        step: u64,
+        #[source]
+        source: SinkError,
+    },
     #[error("could not restore checkpoint from {}", dir.display())]
     Restore {
         dir: PathBuf,
@@ -69,6 +89,7 @@ pub struct Runner<'a> {
     pub sinks: Vec<&'a mut dyn Sink>,
     /// Set by Ctrl-C: finish the current step, checkpoint, stop.
     pub stop: Arc<AtomicBool>,
+    pub scorer: Option<Box<dyn Scorer + 'a>>,
 }
 
 fn now() -> f64 {
@@ -110,6 +131,7 @@ impl Runner<'_> {
         )?;
         let images_per_step = self.loader.images_per_step() as f64;
         let mut last_good = start_step;
+        let mut best: Option<f64> = best_score(&self.run_dir);
         for step in start_step + 1..=total {
             let started = Instant::now();
             self.device.seed(step_seed(self.cadence.seed, step));
@@ -157,9 +179,22 @@ impl Runner<'_> {
                 let grid = self.variant.sample_grid();
                 self.emit(step, Event::Samples { step, grid })?;
             }
-            if step % self.cadence.checkpoint_every == 0 || step == total || stopping {
+            let mut improved = None;
+            if let Some((every, samples)) = self.cadence.eval
+                && (step % every == 0 || step == total)
+            {
+                improved = self.evaluate(step, samples, &mut best)?;
+            }
+            if step % self.cadence.checkpoint_every == 0
+                || step == total
+                || stopping
+                || improved.is_some()
+            {
                 self.checkpoint(step)?;
                 last_good = step;
+            }
+            if let Some(score) = improved {
+                self.keep_best(step, score)?;
             }
             if stopping && step < total {
                 self.emit(step, Event::Interrupted { step })?;
@@ -168,6 +203,63 @@ impl Runner<'_> {
         }
         self.emit(total, Event::Finished { step: total })?;
         Ok(Outcome::Finished { steps: total })
+    }
+
+    /// Scores the generator; returns the primary score when it beats `best`.
+    fn evaluate(
+        &mut self,
+        step: u64,
+        samples: usize,
+        best: &mut Option<f64>,
+    ) -> Result<Option<f64>> {
+        let Some(scorer) = self.scorer.as_mut() else {
+            return Ok(None);
+        };
+        // The same noise at every evaluation, so that curves show the model, not the draw.
+        let pixels = self.variant.generate(samples, self.cadence.seed ^ 0xE7A1);
+        let scores = scorer
+            .score(&pixels)
+            .map_err(|source| RunnerError::Eval { step, source })?;
+        let primary = scorer
+            .primary()
+            .and_then(|p| scores.iter().find(|s| s.name == p))
+            .map(|s| s.value);
+        self.emit(step, Event::Eval { step, scores })?;
+        match primary {
+            Some(score) if score.is_finite() && best.is_none_or(|b| score < b) => {
+                *best = Some(score);
+                Ok(Some(score))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Copies the checkpoint just written to the best-checkpoint folder.
+    fn keep_best(&mut self, step: u64, score: f64) -> Result<()> {
+        let last = self.run_dir.join(LAST_CHECKPOINT);
+        let best = self.run_dir.join(BEST_CHECKPOINT);
+        let incoming = self.run_dir.join("checkpoints/best-incoming");
+        let fail = |e: std::io::Error| RunnerError::Checkpoint {
+            dir: best.clone(),
+            source: Box::new(e),
+        };
+        let _ = std::fs::remove_dir_all(&incoming);
+        std::fs::create_dir_all(&incoming).map_err(fail)?;
+        for entry in std::fs::read_dir(&last).map_err(fail)? {
+            let entry = entry.map_err(fail)?;
+            std::fs::copy(entry.path(), incoming.join(entry.file_name())).map_err(fail)?;
+        }
+        let state = serde_json::json!({ "step": step, "seed": self.cadence.seed, "score": score });
+        std::fs::write(incoming.join(STATE_FILE), state.to_string()).map_err(fail)?;
+        let _ = std::fs::remove_dir_all(&best);
+        std::fs::rename(&incoming, &best).map_err(fail)?;
+        self.emit(
+            step,
+            Event::Checkpoint {
+                step,
+                dir: PathBuf::from(BEST_CHECKPOINT),
+            },
+        )
     }
 
     /// Writes a checkpoint beside the old one, then swaps it in, so a crash
@@ -203,6 +295,24 @@ impl Runner<'_> {
             },
         )
     }
+}
+
+/// The score of a run's best checkpoint so far (after a resume).
+fn best_score(run_dir: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(run_dir.join(BEST_CHECKPOINT).join(STATE_FILE)).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()?
+        .get("score")?
+        .as_f64()
+}
+
+/// The step of a checkpoint folder (`checkpoints/last`, `checkpoints/best`).
+pub fn checkpoint_step(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()?
+        .get("step")?
+        .as_u64()
 }
 
 /// The newest complete checkpoint of a run folder and its step.
@@ -287,11 +397,56 @@ mod tests {
                 sample_every: 4,
                 checkpoint_every: 3,
                 seed: 1,
+                eval: None,
             },
             run_dir: dir.to_path_buf(),
             sinks: vec![sink],
             stop: Arc::new(AtomicBool::new(stop)),
+            scorer: None,
         }
+    }
+
+    /// Hands out a fixed sequence of FIDs.
+    struct Sequence(Vec<f64>);
+
+    impl Scorer for Sequence {
+        fn score(&mut self, pixels: &[f32]) -> std::result::Result<Vec<Scalar>, SinkError> {
+            assert_eq!(pixels.len(), 5 * 784);
+            Ok(vec![Scalar {
+                name: "fid",
+                value: self.0.remove(0),
+            }])
+        }
+        fn primary(&self) -> Option<&'static str> {
+            Some("fid")
+        }
+    }
+
+    #[test]
+    fn evaluations_keep_the_best_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MemorySink::default();
+        let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
+        r.cadence.eval = Some((2, 5));
+        r.scorer = Some(Box::new(Sequence(vec![5.0, 3.0, 4.0, 2.5, 9.0])));
+        assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
+        assert_eq!(sink.series("fid").len(), 0, "scores come as Eval events");
+        let evals: Vec<u64> = sink
+            .events
+            .iter()
+            .filter_map(|e| {
+                if let Event::Eval { step, .. } = e {
+                    Some(*step)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(evals, vec![2, 4, 6, 8, 10]);
+        let best = dir.path().join(BEST_CHECKPOINT);
+        assert_eq!(checkpoint_step(&best), Some(8));
+        assert_eq!(std::fs::read_to_string(best.join("steps")).unwrap(), "8");
+        assert_eq!(best_score(dir.path()), Some(2.5));
     }
 
     #[test]

@@ -80,6 +80,18 @@ impl Sink for TrackerSink<'_> {
                     self.flush()?;
                 }
             }
+            Event::Eval { step, scores } => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                self.buffer.extend(scores.iter().map(|s| MetricPoint {
+                    key: s.name.to_string(),
+                    step: *step,
+                    value: s.value,
+                    wall_time: now,
+                }));
+                self.flush()?;
+            }
             Event::Samples { step, .. } => {
                 self.flush()?;
                 self.tracker
@@ -169,6 +181,13 @@ impl Sink for ProgressSink {
             }
             Event::Finished { .. } | Event::Failed { .. } | Event::Interrupted { .. } => {
                 self.bar.finish();
+            }
+            Event::Eval { scores, .. } => {
+                let get = |n: &str| scores.iter().find(|s| s.name == n).map(|s| s.value);
+                if let Some(fid) = get("fid") {
+                    self.bar
+                        .println(format!("step {}: FID {fid:.2}", self.bar.position()));
+                }
             }
             Event::Samples { .. } | Event::Checkpoint { .. } => {}
         }

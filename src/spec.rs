@@ -34,6 +34,54 @@ pub struct Spec {
     pub samples: SamplesSpec,
     #[serde(default)]
     pub checkpoint: CheckpointSpec,
+    /// Score the generator with the evaluator during training (off when left out).
+    #[serde(default)]
+    pub eval: Option<EvalSpec>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSpec {
+    /// Score every this many steps (and at the end).
+    pub every: u64,
+    /// Generated images per evaluation.
+    pub samples: usize,
+    pub metrics: Vec<Metric>,
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        Self {
+            every: 1000,
+            samples: 5000,
+            metrics: Metric::ALL.to_vec(),
+        }
+    }
+}
+
+/// The scores an evaluation can compute.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Fréchet distance of evaluator features (lower is better).
+    Fid,
+    /// Kernel inception distance, unbiased (lower is better).
+    Kid,
+    /// Inception-style score from the evaluator's class probabilities (higher is better).
+    Is,
+    /// Predicted-class histogram: KL from uniform and classes holding >= 2% (mode collapse).
+    Coverage,
+    /// Improved precision and recall (k-NN manifolds).
+    PrecisionRecall,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 5] = [
+        Metric::Fid,
+        Metric::Kid,
+        Metric::Is,
+        Metric::Coverage,
+        Metric::PrecisionRecall,
+    ];
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -297,6 +345,31 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
             );
         }
     }
+    if let Some(eval) = &spec.eval {
+        if eval.every == 0 || eval.every > t.steps.max(1) {
+            bad(
+                "eval.every",
+                format!(
+                    "eval.every is {} but the run has {} steps; use 1 to {} (an evaluation also runs at the end)",
+                    eval.every,
+                    t.steps,
+                    t.steps.max(1)
+                ),
+            );
+        }
+        if !(100..=60_000).contains(&eval.samples) {
+            bad(
+                "eval.samples",
+                format!(
+                    "eval.samples is {}; use 100 to 60000 (5000 is a good balance, 10000 for final numbers)",
+                    eval.samples
+                ),
+            );
+        }
+        if eval.metrics.is_empty() {
+            bad("eval.metrics", "no metrics listed; use some of [Fid, Kid, Is, Coverage, PrecisionRecall] or remove eval".into());
+        }
+    }
     for (field, message) in spec.variant.validate() {
         p.push((format!("variant.{field}"), message));
     }
@@ -366,6 +439,10 @@ pub fn apply_overrides(spec: Spec, overrides: &[String], source: &Source) -> Res
             .split_once('=')
             .ok_or_else(|| err("expected path=value, for example train.steps=200".into()))?;
         let path = path.trim();
+        // Setting a field of the optional eval section turns it on with its defaults.
+        if path.starts_with("eval.") && tree.get("eval").is_some_and(Value::is_null) {
+            tree["eval"] = serde_json::to_value(EvalSpec::default()).expect("serialises");
+        }
         set_path(&mut tree, path, parse_value(raw.trim())).map_err(err)?;
         // Check each override on its own so the error names the right one.
         serde_json::from_value::<Spec>(tree.clone()).map_err(|e| err(e.to_string()))?;
