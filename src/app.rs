@@ -162,7 +162,7 @@ pub fn evaluator_info(ctx: &Context) -> Result<String> {
     let train_pixels = crate::evaluator::to_unit_range(&train.images.pixels[..n * 784]);
     out += &format!(
         "
-Sanity reference: {n} train images vs the test split (should be near 0 / 1 / 10 classes)
+Sanity reference: {n} train images vs the test split (FID and KID near 0, all 10 classes covered)
 "
     );
     out += &format_scores(&scorer.score_pixels(&train_pixels)?);
