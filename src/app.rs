@@ -143,12 +143,7 @@ pub fn evaluator_info(ctx: &Context) -> Result<String> {
     let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
     let info = &scorer.evaluator.info;
     let mut out = format!(
-        "evaluator {}
-  test accuracy  {:.2}%
-  cache          {}
-  data hash      {}
-  trained in     {:.0} s ({} epochs)
-",
+        "evaluator {}\n  test accuracy  {:.2}%\n  cache          {}\n  data hash      {}\n  trained in     {:.0} s ({} epochs)\n",
         info.id(),
         100.0 * info.test_accuracy,
         scorer.evaluator.dir.display(),
@@ -161,21 +156,17 @@ pub fn evaluator_info(ctx: &Context) -> Result<String> {
     let n = train.labels.len().min(10_000);
     let train_pixels = crate::evaluator::to_unit_range(&train.images.pixels[..n * 784]);
     out += &format!(
-        "
-Sanity reference: {n} train images vs the test split (FID and KID near 0, all 10 classes covered)
-"
+        "\nSanity reference: {n} train images vs the test split (FID and KID near 0, all 10 classes covered)\n"
     );
-    out += &format_scores(&scorer.score_pixels(&train_pixels)?);
+    out += &format_scores(&scorer.score_pixels(&train_pixels, None)?);
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
     let noise: Vec<f32> = (0..n * 784)
         .map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0))
         .collect();
     out += &format!(
-        "
-Sanity reference: {n} images of uniform noise vs the test split (should be very large)
-"
+        "\nSanity reference: {n} images of uniform noise vs the test split (should be very large)\n"
     );
-    out += &format_scores(&scorer.score_pixels(&noise)?);
+    out += &format_scores(&scorer.score_pixels(&noise, None)?);
     Ok(out)
 }
 
@@ -194,10 +185,9 @@ pub fn eval_run(
     }
     let restored = restore(ctx, run_ref, which)?;
     let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
-    let pixels = restored
-        .variant
-        .generate(samples, restored.spec.train.seed ^ 0xE7A1);
-    let scores = scorer.score_pixels(&pixels)?;
+    let (pixels, labels) =
+        runner::generate_for_eval(restored.variant.as_ref(), samples, restored.spec.train.seed ^ 0xE7A1);
+    let scores = scorer.score_pixels(&pixels, labels.as_deref())?;
     let tracker = Tracker::open(&ctx.db)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -214,8 +204,7 @@ pub fn eval_run(
     tracker.log_metrics(&restored.run.id, &points)?;
     tracker.set_tag(&restored.run.id, "evaluator", &scorer.evaluator.info.id())?;
     Ok(format!(
-        "run {} ({}), checkpoint {:?} at step {}, {samples} samples, evaluator {}
-{}",
+        "run {} ({}), checkpoint {:?} at step {}, {samples} samples, evaluator {}\n{}",
         restored.run.id,
         restored.run.name,
         which,
@@ -250,10 +239,9 @@ pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
         )));
     }
     let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
-    let scores = scorer.score_pixels(&pixels)?;
+    let scores = scorer.score_pixels(&pixels, None)?;
     Ok(format!(
-        "{n} images from {}, evaluator {}
-{}",
+        "{n} images from {}, evaluator {}\n{}",
         path.display(),
         scorer.evaluator.info.id(),
         format_scores(&scores)
@@ -552,13 +540,23 @@ pub fn sample(
     which: &CheckpointChoice,
     n: usize,
     seed: u64,
+    class: Option<&str>,
     out: &Path,
 ) -> Result<String> {
     if n == 0 {
         return Err(AppError::Usage("--n must be at least 1".into()));
     }
+    let class = class.map(parse_class).transpose()?;
     let restored = restore(ctx, run_ref, which)?;
-    let pixels = restored.variant.generate(n, seed);
+    let pixels = match class {
+        Some(class) => restored.variant.generate_labeled(&vec![class; n], seed).ok_or_else(|| {
+            AppError::Usage(format!(
+                "run {} is a {} run, which is not class-conditional; --class needs a conditional run",
+                restored.run.id, restored.run.variant
+            ))
+        })?,
+        None => restored.variant.generate(n, seed),
+    };
     let is_png = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
@@ -590,6 +588,15 @@ pub fn sample(
         restored.step,
         out.display()
     ))
+}
+
+/// A class by name (any case, common aliases) or index.
+pub fn parse_class(name: &str) -> Result<u8> {
+    data::class_index(name).map(|c| c as u8).ok_or_else(|| {
+        let valid: Vec<String> =
+            data::CLASS_NAMES.iter().enumerate().map(|(i, n)| format!("{i} {n}")).collect();
+        AppError::Usage(format!("unknown class `{name}`; use a name or index: {}", valid.join(", ")))
+    })
 }
 
 /// `gan-lab list`: one line per run.

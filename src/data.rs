@@ -34,19 +34,8 @@ pub const ENV_VAR: &str = "GAN_LAB_DATA";
 /// Number of Fashion-MNIST classes; every label is below this.
 pub const NUM_CLASSES: usize = 10;
 
-/// Class names, indexed by label.
-pub const CLASS_NAMES: [&str; NUM_CLASSES] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+/// Class names, indexed by label (shared with the variants' labelled grids).
+pub const CLASS_NAMES: [&str; NUM_CLASSES] = gan_lab_variants::CLASS_NAMES;
 
 /// The four file stems, in the fixed order used by [`data_hash`] and
 /// [`Source::md5`]. On disk each may carry a `.gz` suffix.

@@ -12,17 +12,50 @@ pub fn to_byte(v: f32) -> u8 {
     ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
 }
 
+/// 3x5 pixel digits, one row of bits per line (most significant bit left).
+const DIGITS: [[u8; 5]; 10] = [
+    [7, 5, 5, 5, 7],
+    [2, 6, 2, 2, 7],
+    [7, 1, 7, 4, 7],
+    [7, 1, 7, 1, 7],
+    [5, 5, 7, 1, 1],
+    [7, 4, 7, 1, 7],
+    [7, 4, 7, 5, 7],
+    [7, 1, 1, 1, 1],
+    [7, 5, 7, 5, 7],
+    [7, 5, 7, 1, 7],
+];
+/// Width of the margin that holds row numbers in labelled grids.
+const MARGIN: usize = 10;
+
 /// Lays the grid out with a 2-pixel dark gap between images and encodes it.
+/// A grid with row labels (one row per class) gets each row's number, drawn
+/// in a left margin (the labels themselves go into the report).
 pub fn encode_png(grid: &SampleGrid) -> Result<Vec<u8>, png::EncodingError> {
-    let width = grid.cols * (SIDE + GAP) + GAP;
+    let margin = if grid.row_labels.is_empty() { 0 } else { MARGIN };
+    let width = margin + grid.cols * (SIDE + GAP) + GAP;
     let height = grid.rows * (SIDE + GAP) + GAP;
     let mut canvas = vec![0u8; width * height];
+    for row in 0..grid.row_labels.len().min(grid.rows) {
+        // Two-digit rows are not needed: labelled grids have at most 10 rows.
+        let glyph = DIGITS[row % 10];
+        let top = row * (SIDE + GAP) + GAP + SIDE / 2 - 5;
+        for (y, bits) in glyph.iter().enumerate() {
+            for x in 0..3 {
+                if bits & (4 >> x) != 0 {
+                    for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                        canvas[(top + 2 * y + dy) * width + 2 + 2 * x + dx] = 255;
+                    }
+                }
+            }
+        }
+    }
     let count = grid.pixels.len() / (SIDE * SIDE);
     for index in 0..count.min(grid.rows * grid.cols) {
         let (row, col) = (index / grid.cols, index % grid.cols);
         let image = &grid.pixels[index * SIDE * SIDE..(index + 1) * SIDE * SIDE];
         for y in 0..SIDE {
-            let top = (row * (SIDE + GAP) + GAP + y) * width + col * (SIDE + GAP) + GAP;
+            let top = (row * (SIDE + GAP) + GAP + y) * width + margin + col * (SIDE + GAP) + GAP;
             for x in 0..SIDE {
                 canvas[top + x] = to_byte(image[y * SIDE + x]);
             }
@@ -71,6 +104,17 @@ mod tests {
         assert_eq!(buf[0], 0); // gap
         assert_eq!(buf[2 * info.width as usize + 2], 255); // first image pixel
         assert_eq!(to_byte(-1.0), 0);
+        let labelled = SampleGrid { row_labels: vec!["a".into(), "b".into()], ..grid };
+        let bytes = encode_png(&labelled).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(info.width, 3 * 30 + 2 + 10);
+        // Row 0 carries a drawn "0" in the margin.
+        assert!(buf[..info.height as usize * info.width as usize]
+            .chunks(info.width as usize)
+            .take(30)
+            .any(|line| line[..8].contains(&255)));
         assert_eq!(to_byte(0.0), 128);
     }
 }

@@ -140,6 +140,9 @@ enum Command {
         /// Noise seed
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Only this class (conditional runs): a name such as sneaker, or an index 0-9
+        #[arg(long)]
+        class: Option<String>,
     },
     /// Show everything recorded about one run
     #[command(
@@ -286,24 +289,9 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sample {
-            run,
-            n,
-            out,
-            checkpoint,
-            seed,
-        } => {
-            println!(
-                "{}",
-                app::sample(
-                    &context(DeviceChoice::Flex),
-                    run,
-                    checkpoint,
-                    *n,
-                    *seed,
-                    out
-                )?
-            );
+        Command::Sample { run, n, out, checkpoint, seed, class } => {
+            let ctx = context(DeviceChoice::Flex);
+            println!("{}", app::sample(&ctx, run, checkpoint, *n, *seed, class.as_deref(), out)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { run } => {

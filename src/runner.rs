@@ -36,8 +36,9 @@ pub struct Cadence {
 /// Scores generated images (the evaluation module implements it; the
 /// runner only knows that a lower `primary` score is better).
 pub trait Scorer {
-    /// Scores `pixels` (`n * 784` values in `[-1, 1]`).
-    fn score(&mut self, pixels: &[f32]) -> std::result::Result<Vec<Scalar>, SinkError>;
+    /// Scores `pixels` (`n * 784` values in `[-1, 1]`); `labels` are the
+    /// classes a conditional generator was asked for, one per image.
+    fn score(&mut self, pixels: &[f32], labels: Option<&[u8]>) -> std::result::Result<Vec<Scalar>, SinkError>;
     /// The score that picks the best checkpoint (lower is better), such as `fid`.
     fn primary(&self) -> Option<&'static str>;
 }
@@ -216,9 +217,10 @@ impl Runner<'_> {
             return Ok(None);
         };
         // The same noise at every evaluation, so that curves show the model, not the draw.
-        let pixels = self.variant.generate(samples, self.cadence.seed ^ 0xE7A1);
+        let (pixels, labels) =
+            generate_for_eval(self.variant.as_ref(), samples, self.cadence.seed ^ 0xE7A1);
         let scores = scorer
-            .score(&pixels)
+            .score(&pixels, labels.as_deref())
             .map_err(|source| RunnerError::Eval { step, source })?;
         let primary = scorer
             .primary()
@@ -294,6 +296,21 @@ impl Runner<'_> {
                 dir: PathBuf::from(LAST_CHECKPOINT),
             },
         )
+    }
+}
+
+/// `n` images to score and, for a conditional generator, the class each was
+/// asked for (classes in turn, so every class gets its share).
+pub fn generate_for_eval(variant: &dyn Variant, n: usize, seed: u64) -> (Vec<f32>, Option<Vec<u8>>) {
+    match variant.classes() {
+        Some(classes) => {
+            let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
+            match variant.generate_labeled(&labels, seed) {
+                Some(pixels) => (pixels, Some(labels)),
+                None => (variant.generate(n, seed), None),
+            }
+        }
+        None => (variant.generate(n, seed), None),
     }
 }
 
@@ -410,7 +427,7 @@ mod tests {
     struct Sequence(Vec<f64>);
 
     impl Scorer for Sequence {
-        fn score(&mut self, pixels: &[f32]) -> std::result::Result<Vec<Scalar>, SinkError> {
+        fn score(&mut self, pixels: &[f32], _labels: Option<&[u8]>) -> std::result::Result<Vec<Scalar>, SinkError> {
             assert_eq!(pixels.len(), 5 * 784);
             Ok(vec![Scalar {
                 name: "fid",

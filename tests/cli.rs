@@ -6,7 +6,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn shipped_specs_are_valid() {
-    for name in ["vanilla", "dcgan"] {
+    for name in ["vanilla", "dcgan", "cgan"] {
         let path = format!("{ROOT}/experiments/{name}.ron");
         let out = std::process::Command::new(BIN)
             .args(["check", &path])

@@ -2,5 +2,6 @@
 
 mod cli;
 mod common;
+mod conditional;
 mod evaluation;
 mod training;

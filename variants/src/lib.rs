@@ -9,6 +9,7 @@
 //! Adding a variant: one new file in this crate, one line in [`VariantSpec`]
 //! and its `build`/`describe` arms.
 
+pub mod conditional;
 pub mod losses;
 pub mod nets;
 mod util;
@@ -20,6 +21,10 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use losses::Loss;
+
+/// Fashion-MNIST's classes, by label index.
+pub const CLASS_NAMES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 pub use nets::Arch;
 
 /// The registry: one entry per variant, each holding that variant's
@@ -28,6 +33,8 @@ pub use nets::Arch;
 pub enum VariantSpec {
     /// Unconditional GAN: the classic MLP GAN or a DCGAN.
     Vanilla(vanilla::VanillaConfig),
+    /// Class-conditional GAN: concat, projection or auxiliary-classifier conditioning.
+    Conditional(conditional::ConditionalConfig),
 }
 
 impl VariantSpec {
@@ -35,6 +42,7 @@ impl VariantSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             VariantSpec::Vanilla(_) => "vanilla",
+            VariantSpec::Conditional(_) => "conditional",
         }
     }
 
@@ -42,6 +50,7 @@ impl VariantSpec {
     pub fn validate(&self) -> Vec<(String, String)> {
         match self {
             VariantSpec::Vanilla(c) => c.validate(),
+            VariantSpec::Conditional(c) => c.validate(),
         }
     }
 
@@ -49,6 +58,7 @@ impl VariantSpec {
     pub fn describe(&self) -> String {
         match self {
             VariantSpec::Vanilla(c) => c.describe(),
+            VariantSpec::Conditional(c) => c.describe(),
         }
     }
 
@@ -56,6 +66,7 @@ impl VariantSpec {
     pub fn build(&self, hyper: &Hyper, device: &Device) -> Box<dyn Variant> {
         match self {
             VariantSpec::Vanilla(c) => Box::new(vanilla::Vanilla::new(c.clone(), hyper, device)),
+            VariantSpec::Conditional(c) => Box::new(conditional::Conditional::new(c.clone(), hyper, device)),
         }
     }
 }
@@ -148,6 +159,17 @@ pub trait Variant {
 
     /// `n` generated images (`n * 784` pixels in `[-1, 1]`) from noise seeded with `seed`.
     fn generate(&self, n: usize, seed: u64) -> Vec<f32>;
+
+    /// The number of classes a conditional generator takes (`None`: unconditional).
+    fn classes(&self) -> Option<usize> {
+        None
+    }
+
+    /// One image per requested class label, for conditional generators
+    /// (`None` for unconditional ones, which cannot honour a class).
+    fn generate_labeled(&self, _labels: &[u8], _seed: u64) -> Option<Vec<f32>> {
+        None
+    }
 
     /// Writes the networks and optimiser states into `dir` (which exists).
     fn save(&self, dir: &Path) -> Result<()>;

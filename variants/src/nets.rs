@@ -47,6 +47,10 @@ pub struct NetsConfig {
     /// Use batch norm in the discriminator (off for WGAN-GP, whose penalty is per sample).
     #[config(default = true)]
     pub d_batch_norm: bool,
+    /// Extra discriminator inputs (conditioning): features for the MLP,
+    /// constant input planes for the DCGAN.
+    #[config(default = 0)]
+    pub d_extra_inputs: usize,
 }
 
 impl NetsConfig {
@@ -60,8 +64,10 @@ impl NetsConfig {
 
     pub fn init_discriminator(&self, device: &Device) -> Discriminator {
         match self.arch {
-            Arch::Mlp => Discriminator::Mlp(MlpDiscriminator::new(device)),
-            Arch::Dcgan => Discriminator::Dcgan(DcganDiscriminator::new(self.d_batch_norm, device)),
+            Arch::Mlp => Discriminator::Mlp(MlpDiscriminator::new(self.d_extra_inputs, device)),
+            Arch::Dcgan => {
+                Discriminator::Dcgan(DcganDiscriminator::new(self.d_batch_norm, self.d_extra_inputs, device))
+            }
         }
     }
 }
@@ -94,14 +100,23 @@ pub enum Discriminator {
 impl Discriminator {
     /// Images to raw scores `[batch, 1]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        self.head(self.features(x))
+        self.head(self.features(x, None))
     }
 
-    /// Penultimate features `[batch, width]` (used by projection discriminators).
-    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+    /// Penultimate features `[batch, width]`, with optional extra inputs
+    /// `[batch, d_extra_inputs]` joined to the image (concat conditioning).
+    pub fn features(&self, x: Tensor<4>, extra: Option<Tensor<2>>) -> Tensor<2> {
         match self {
-            Discriminator::Mlp(d) => d.features(x),
-            Discriminator::Dcgan(d) => d.features(x),
+            Discriminator::Mlp(d) => d.features(x, extra),
+            Discriminator::Dcgan(d) => d.features(x, extra),
+        }
+    }
+
+    /// Width of [`Discriminator::features`].
+    pub fn feature_width(&self) -> usize {
+        match self {
+            Discriminator::Mlp(_) => 256,
+            Discriminator::Dcgan(_) => 128 * 7 * 7,
         }
     }
 
@@ -164,16 +179,19 @@ pub struct MlpDiscriminator {
 }
 
 impl MlpDiscriminator {
-    fn new(device: &Device) -> Self {
+    fn new(extra_inputs: usize, device: &Device) -> Self {
         Self {
-            fc1: LinearConfig::new(IMAGE_PIXELS, 512).init(device),
+            fc1: LinearConfig::new(IMAGE_PIXELS + extra_inputs, 512).init(device),
             fc2: LinearConfig::new(512, 256).init(device),
             out: LinearConfig::new(256, 1).init(device),
         }
     }
 
-    fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = x.flatten(1, 3);
+    fn features(&self, x: Tensor<4>, extra: Option<Tensor<2>>) -> Tensor<2> {
+        let mut x = x.flatten(1, 3);
+        if let Some(extra) = extra {
+            x = Tensor::cat(vec![x, extra], 1);
+        }
         let x = leaky_relu(self.fc1.forward(x), LEAK);
         leaky_relu(self.fc2.forward(x), LEAK)
     }
@@ -223,7 +241,7 @@ pub struct DcganDiscriminator {
 }
 
 impl DcganDiscriminator {
-    fn new(batch_norm: bool, device: &Device) -> Self {
+    fn new(batch_norm: bool, extra_planes: usize, device: &Device) -> Self {
         let down = |channels: [usize; 2]| {
             Conv2dConfig::new(channels, [4, 4])
                 .with_stride([2, 2])
@@ -231,14 +249,22 @@ impl DcganDiscriminator {
                 .init(device)
         };
         Self {
-            c1: down([1, 64]),
+            c1: down([1 + extra_planes, 64]),
             c2: down([64, 128]),
             bn2: batch_norm.then(|| BatchNormConfig::new(128).init(device)),
             fc: LinearConfig::new(128 * 7 * 7, 1).init(device),
         }
     }
 
-    fn features(&self, x: Tensor<4>) -> Tensor<2> {
+    fn features(&self, x: Tensor<4>, extra: Option<Tensor<2>>) -> Tensor<2> {
+        let x = match extra {
+            Some(extra) => {
+                let [n, c] = extra.dims();
+                let planes = extra.reshape([n, c, 1, 1]).expand([n, c, IMAGE_SIDE, IMAGE_SIDE]);
+                Tensor::cat(vec![x, planes], 1)
+            }
+            None => x,
+        };
         let x = leaky_relu(self.c1.forward(x), LEAK);
         let mut x = self.c2.forward(x);
         if let Some(bn) = &self.bn2 {

@@ -3,11 +3,8 @@
 //! "Unsupervised Representation Learning with Deep Convolutional GANs".
 //!
 //! One training step is `d_steps` discriminator updates, each on its own real
-//! batch, then `g_steps` generator updates. WGAN-GP's gradient penalty needs
-//! the gradient of D's input gradient with respect to D's weights, which
-//! burn's first-order autodiff cannot give; it is computed as the central
-//! difference of D along the exact (detached) input-gradient direction, whose
-//! weight-gradient equals that of the true penalty up to O(h^2).
+//! batch, then `g_steps` generator updates (WGAN-GP's penalty: see
+//! [`crate::losses::gradient_penalty`]).
 
 use std::path::Path;
 
@@ -18,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
 use crate::util::{self, grad_norm, read_scalars, seeded_noise};
+use crate::losses::gradient_penalty;
 use crate::{Batch, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
 
 /// The vanilla variant's part of an experiment spec.
@@ -121,8 +119,6 @@ pub struct Vanilla {
     opt_d: ModuleOptimizer,
 }
 
-/// Step size of the finite-difference gradient penalty, in pixel units along a unit direction.
-const GP_STEP: f32 = 1e-2;
 const GRID_SIDE: usize = 8;
 
 impl Vanilla {
@@ -148,31 +144,6 @@ impl Vanilla {
         util::normal(rng, [n, self.cfg.latent_dim], &self.device)
     }
 
-    fn gradient_penalty(&self, rng: &mut StdRng, real: Tensor<4>, fake: Tensor<4>) -> Tensor<1> {
-        let [n, ..] = real.dims();
-        let mix = util::uniform(rng, [n, 1, 1, 1], &self.device);
-        let between = (real * mix.clone() + fake * (mix.neg() + 1.0)).detach();
-        let probe = between.clone().require_grad();
-        let grads = self.d.forward(probe.clone()).sum().backward();
-        let direction = match probe.grad(&grads) {
-            Some(g) => {
-                let norm = g
-                    .clone()
-                    .powi_scalar(2)
-                    .sum_dims(&[1, 2, 3])
-                    .sqrt()
-                    .clamp_min(1e-12);
-                Tensor::from_inner(g / norm)
-            }
-            None => Tensor::zeros([n, 1, 28, 28], &self.device),
-        };
-        let ahead = self
-            .d
-            .forward(between.clone() + direction.clone() * GP_STEP);
-        let behind = self.d.forward(between - direction * GP_STEP);
-        let slope = (ahead - behind) / (2.0 * GP_STEP);
-        ((slope - 1.0).powi_scalar(2).mean() * self.cfg.gp_weight).reshape([1])
-    }
 }
 
 impl Variant for Vanilla {
@@ -202,7 +173,9 @@ impl Variant for Vanilla {
             let mut loss_d = loss.d_loss(real_scores.clone(), fake_scores.clone(), real_target);
             let mut gp = None;
             if loss == Loss::WganGp && self.cfg.gp_weight > 0.0 {
-                let penalty = self.gradient_penalty(&mut rng, real, fake);
+                let d = &self.d;
+                let mix = util::uniform(&mut rng, [per_d_step, 1, 1, 1], &self.device);
+                let penalty = gradient_penalty(|x| d.forward(x), real, fake, mix) * self.cfg.gp_weight;
                 loss_d = loss_d + penalty.clone();
                 gp = Some(penalty);
             }

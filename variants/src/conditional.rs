@@ -1,0 +1,379 @@
+//! Class-conditional GAN, three ways to condition:
+//! - concat: Mirza & Osindero 2014, "Conditional Generative Adversarial Nets"
+//!   (the one-hot label joins G's noise and D's input);
+//! - projection: Miyato & Koyama 2018, "cGANs with Projection Discriminator",
+//!   D(x, y) = psi(phi(x)) + <embed(y), phi(x)>;
+//! - auxiliary classifier: Odena et al. 2017, "Conditional Image Synthesis
+//!   with Auxiliary Classifier GANs" (D also predicts the class).
+//!
+//! The generator takes the one-hot label beside the noise in all three.
+
+use std::path::Path;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde::{Deserialize, Serialize};
+
+use crate::losses::gradient_penalty;
+use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
+use crate::util::{self, grad_norm, read_scalars};
+use crate::{Batch, CLASS_NAMES, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
+
+const CLASSES: usize = 10;
+const GRID_COLS: usize = 8;
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conditioning {
+    Concat,
+    Projection,
+    AuxClassifier,
+}
+
+impl Conditioning {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conditioning::Concat => "concat",
+            Conditioning::Projection => "projection",
+            Conditioning::AuxClassifier => "aux_classifier",
+        }
+    }
+}
+
+/// The conditional variant's part of an experiment spec.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConditionalConfig {
+    pub arch: Arch,
+    pub conditioning: Conditioning,
+    pub latent_dim: usize,
+    pub loss: Loss,
+    pub d_steps: usize,
+    pub g_steps: usize,
+    pub label_smoothing: f32,
+    pub gp_weight: f32,
+    /// Weight of the class losses (AuxClassifier only).
+    pub aux_weight: f32,
+}
+
+impl Default for ConditionalConfig {
+    fn default() -> Self {
+        Self {
+            arch: Arch::Dcgan,
+            conditioning: Conditioning::Projection,
+            latent_dim: 100,
+            loss: Loss::NonSaturating,
+            d_steps: 1,
+            g_steps: 1,
+            label_smoothing: 0.0,
+            gp_weight: 10.0,
+            aux_weight: 1.0,
+        }
+    }
+}
+
+impl ConditionalConfig {
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let shared = crate::vanilla::VanillaConfig {
+            arch: self.arch,
+            latent_dim: self.latent_dim,
+            loss: self.loss,
+            d_steps: self.d_steps,
+            g_steps: self.g_steps,
+            label_smoothing: self.label_smoothing,
+            gp_weight: self.gp_weight,
+        };
+        let mut problems = shared.validate();
+        if !(self.aux_weight.is_finite() && self.aux_weight >= 0.0) {
+            problems.push((
+                "aux_weight".into(),
+                format!("aux_weight is {}; use a non-negative number (1 is usual)", self.aux_weight),
+            ));
+        }
+        problems
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{} / {} / {}", self.arch.as_str(), self.conditioning.as_str(), self.loss.as_str())
+    }
+}
+
+/// The discriminator with its conditioning parts (trained by one optimiser).
+#[derive(Module, Debug)]
+pub struct ConditionalD {
+    net: Discriminator,
+    /// Projection: the class embedding, a bias-free linear map of the one-hot label.
+    embed: Option<Linear>,
+    /// AC-GAN: the class head on D's features.
+    classify: Option<Linear>,
+}
+
+impl ConditionalD {
+    /// Adversarial scores `[n, 1]` and, for AC-GAN, class logits `[n, 10]`.
+    fn forward(&self, x: Tensor<4>, onehot: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        match (&self.embed, &self.classify) {
+            (Some(embed), _) => {
+                let features = self.net.features(x, None);
+                let projection = (embed.forward(onehot) * features.clone()).sum_dim(1);
+                (self.net.head(features) + projection, None)
+            }
+            (None, Some(classify)) => {
+                let features = self.net.features(x, None);
+                (self.net.head(features.clone()), Some(classify.forward(features)))
+            }
+            (None, None) => (self.net.head(self.net.features(x, Some(onehot))), None),
+        }
+    }
+}
+
+pub struct Conditional {
+    cfg: ConditionalConfig,
+    hyper: Hyper,
+    device: Device,
+    g: Generator,
+    d: ConditionalD,
+    opt_g: ModuleOptimizer,
+    opt_d: ModuleOptimizer,
+}
+
+fn one_hot(labels: &[u8], device: &Device) -> Tensor<2> {
+    let mut values = vec![0f32; labels.len() * CLASSES];
+    for (i, &label) in labels.iter().enumerate() {
+        values[i * CLASSES + label as usize] = 1.0;
+    }
+    Tensor::from_data(TensorData::new(values, [labels.len(), CLASSES]), device)
+}
+
+fn label_tensor(labels: &[u8], device: &Device) -> Tensor<1, Int> {
+    let values: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    Tensor::from_data(TensorData::new(values, [labels.len()]), device)
+}
+
+impl Conditional {
+    pub fn new(cfg: ConditionalConfig, hyper: &Hyper, device: &Device) -> Self {
+        let concat = cfg.conditioning == Conditioning::Concat;
+        let nets = NetsConfig::new(cfg.arch, cfg.latent_dim)
+            .with_g_extra_inputs(CLASSES)
+            .with_d_batch_norm(cfg.loss != Loss::WganGp)
+            .with_d_extra_inputs(if concat { CLASSES } else { 0 });
+        let net = nets.init_discriminator(device);
+        let width = net.feature_width();
+        let d = ConditionalD {
+            embed: (cfg.conditioning == Conditioning::Projection)
+                .then(|| LinearConfig::new(CLASSES, width).with_bias(false).init(device)),
+            classify: (cfg.conditioning == Conditioning::AuxClassifier)
+                .then(|| LinearConfig::new(width, CLASSES).init(device)),
+            net,
+        };
+        let adam = AdamConfig::new().with_beta_1(hyper.beta1).with_beta_2(hyper.beta2).with_epsilon(1e-8);
+        Self {
+            g: nets.init_generator(device),
+            d,
+            opt_g: adam.init(),
+            opt_d: adam.init(),
+            device: device.clone(),
+            hyper: hyper.clone(),
+            cfg,
+        }
+    }
+
+    fn generate_from(&self, g: &Generator, labels: &[u8], rng: &mut StdRng, device: &Device) -> Tensor<4> {
+        let z = util::normal(rng, [labels.len(), self.cfg.latent_dim], device);
+        g.forward(Tensor::cat(vec![z, one_hot(labels, device)], 1))
+    }
+
+    fn random_labels(rng: &mut StdRng, n: usize) -> Vec<u8> {
+        (0..n).map(|_| rng.random_range(0..CLASSES as u8)).collect()
+    }
+}
+
+impl Variant for Conditional {
+    fn streams(&self) -> Vec<StreamRequest> {
+        vec![StreamRequest { name: "images".into(), classes: None, batches: self.cfg.d_steps }]
+    }
+
+    fn train_step(&mut self, batch: &Batch) -> Vec<Scalar> {
+        let real_all = batch.streams[0].images.clone();
+        let labels_all: Vec<u8> = batch.streams[0]
+            .labels
+            .clone()
+            .into_data()
+            .convert::<i64>()
+            .try_into_vec::<i64>()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l as u8)
+            .collect();
+        let [total, ..] = real_all.dims();
+        let n = (total / self.cfg.d_steps).max(1);
+        let loss = self.cfg.loss;
+        let real_target = 1.0 - self.cfg.label_smoothing;
+        let aux = self.cfg.aux_weight;
+        let ce = CrossEntropyLossConfig::new().init(&self.device);
+        let mut rng = StdRng::seed_from_u64(batch.seed);
+
+        let mut d_report = Vec::new();
+        for k in 0..self.cfg.d_steps {
+            let start = (k * n).min(total - n);
+            let real = real_all.clone().narrow(0, start, n);
+            let real_labels = &labels_all[start..start + n];
+            let fake_labels = Self::random_labels(&mut rng, n);
+            let fake = self.generate_from(&self.g, &fake_labels, &mut rng, &self.device).detach();
+            let real_hot = one_hot(real_labels, &self.device);
+            let (real_scores, real_class) = self.d.forward(real.clone(), real_hot.clone());
+            let (fake_scores, fake_class) = self.d.forward(fake.clone(), one_hot(&fake_labels, &self.device));
+            let mut loss_d = loss.d_loss(real_scores.clone(), fake_scores.clone(), real_target);
+            let mut extras = Vec::new();
+            if let (Some(rc), Some(fc)) = (real_class, fake_class) {
+                let class_loss = ce.forward(rc, label_tensor(real_labels, &self.device))
+                    + ce.forward(fc, label_tensor(&fake_labels, &self.device));
+                loss_d = loss_d + class_loss.clone() * aux;
+                extras.push(("class_loss_d", class_loss));
+            }
+            if loss == Loss::WganGp && self.cfg.gp_weight > 0.0 {
+                let d = &self.d;
+                let mix = util::uniform(&mut rng, [n, 1, 1, 1], &self.device);
+                let critic = |x: Tensor<4>| d.forward(x, real_hot.clone()).0;
+                let penalty = gradient_penalty(critic, real, fake, mix) * self.cfg.gp_weight;
+                loss_d = loss_d + penalty.clone();
+                extras.push(("gradient_penalty", penalty));
+            }
+            let grads = GradientsParams::from_grads(loss_d.backward(), &self.d);
+            let norm_d = grad_norm(&self.d, &grads, &self.device);
+            self.d = self.opt_d.step(self.hyper.lr_d, self.d.clone(), grads);
+            if k + 1 == self.cfg.d_steps {
+                let (acc_real, acc_fake) = loss.accuracies(real_scores.clone(), fake_scores.clone());
+                d_report = vec![
+                    ("loss_d", loss_d),
+                    ("d_real", loss.readout(real_scores).mean()),
+                    ("d_fake", loss.readout(fake_scores).mean()),
+                    ("acc_real", acc_real),
+                    ("acc_fake", acc_fake),
+                    ("grad_norm_d", norm_d),
+                ];
+                d_report.extend(extras);
+            }
+        }
+
+        let mut g_report = Vec::new();
+        for k in 0..self.cfg.g_steps {
+            let labels = Self::random_labels(&mut rng, n);
+            let fake = self.generate_from(&self.g, &labels, &mut rng, &self.device);
+            let (scores, class) = self.d.forward(fake, one_hot(&labels, &self.device));
+            let mut loss_g = loss.g_loss(scores);
+            if let Some(class) = class {
+                loss_g = loss_g + ce.forward(class, label_tensor(&labels, &self.device)) * aux;
+            }
+            let grads = GradientsParams::from_grads(loss_g.backward(), &self.g);
+            let norm_g = grad_norm(&self.g, &grads, &self.device);
+            self.g = self.opt_g.step(self.hyper.lr_g, self.g.clone(), grads);
+            if k + 1 == self.cfg.g_steps {
+                g_report = vec![("loss_g", loss_g), ("grad_norm_g", norm_g)];
+            }
+        }
+        d_report.extend(g_report);
+        read_scalars(d_report)
+    }
+
+    /// One row per class, labelled with its name; the same noise in every row.
+    fn sample_grid(&self) -> SampleGrid {
+        let g = self.g.valid();
+        let inner = self.device.clone().inner();
+        let z = util::seeded_noise(GRID_COLS, self.cfg.latent_dim, self.hyper.seed, &inner);
+        let z = z.repeat_dim(0, CLASSES);
+        let labels: Vec<u8> = (0..CLASSES as u8).flat_map(|c| std::iter::repeat_n(c, GRID_COLS)).collect();
+        let images = g.forward(Tensor::cat(vec![z, one_hot(&labels, &inner)], 1));
+        SampleGrid {
+            rows: CLASSES,
+            cols: GRID_COLS,
+            pixels: util::pixels(images),
+            row_labels: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Classes in turn (0, 1, ..., 9, 0, ...).
+    fn generate(&self, n: usize, seed: u64) -> Vec<f32> {
+        let labels: Vec<u8> = (0..n).map(|i| (i % CLASSES) as u8).collect();
+        self.generate_labeled(&labels, seed).unwrap_or_default()
+    }
+
+    fn classes(&self) -> Option<usize> {
+        Some(CLASSES)
+    }
+
+    fn generate_labeled(&self, labels: &[u8], seed: u64) -> Option<Vec<f32>> {
+        let g = self.g.valid();
+        let inner = self.device.clone().inner();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut out = Vec::with_capacity(labels.len() * IMAGE_PIXELS);
+        for chunk in labels.chunks(500) {
+            out.extend(util::pixels(self.generate_from(&g, chunk, &mut rng, &inner)));
+        }
+        Some(out)
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        util::save_module(&self.g, dir, "generator")?;
+        util::save_module(&self.d, dir, "discriminator")?;
+        util::save_optimizer(&self.opt_g, dir, "optimizer_g")?;
+        util::save_optimizer(&self.opt_d, dir, "optimizer_d")
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<()> {
+        self.g = util::load_module(self.g.clone(), dir, "generator")?;
+        self.d = util::load_module(self.d.clone(), dir, "discriminator")?;
+        self.opt_g = util::load_optimizer(self.opt_g.clone(), dir, "optimizer_g")?;
+        self.opt_d = util::load_optimizer(self.opt_d.clone(), dir, "optimizer_d")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hyper() -> Hyper {
+        Hyper { batch_size: 4, lr_g: 2e-4, lr_d: 2e-4, beta1: 0.5, beta2: 0.999, seed: 1 }
+    }
+
+    fn batch(device: &Device) -> Batch {
+        let images = Tensor::<4>::zeros([4, 1, 28, 28], device);
+        let labels = label_tensor(&[0, 3, 7, 9], device);
+        Batch { streams: vec![crate::Stream { images, labels }], seed: 5 }
+    }
+
+    #[test]
+    fn every_conditioning_trains_and_samples_the_requested_class() {
+        let device = Device::flex().autodiff();
+        for conditioning in [Conditioning::Concat, Conditioning::Projection, Conditioning::AuxClassifier] {
+            for arch in [Arch::Mlp, Arch::Dcgan] {
+                let cfg = ConditionalConfig { arch, conditioning, ..Default::default() };
+                let mut v = Conditional::new(cfg, &hyper(), &device);
+                let scalars = v.train_step(&batch(&device));
+                assert!(scalars.iter().all(|s| s.value.is_finite()), "{conditioning:?}: {scalars:?}");
+                let has_class_loss = scalars.iter().any(|s| s.name == "class_loss_d");
+                assert_eq!(has_class_loss, conditioning == Conditioning::AuxClassifier);
+                let grid = v.sample_grid();
+                assert_eq!((grid.rows, grid.cols, grid.pixels.len()), (10, 8, 80 * IMAGE_PIXELS));
+                assert_eq!(grid.row_labels[7], "Sneaker");
+                let images = v.generate_labeled(&[7, 7, 2], 3).unwrap();
+                assert_eq!(images.len(), 3 * IMAGE_PIXELS);
+                assert_eq!(v.classes(), Some(10));
+            }
+        }
+    }
+
+    #[test]
+    fn the_label_changes_the_image() {
+        let device = Device::flex().autodiff();
+        let v = Conditional::new(ConditionalConfig::default(), &hyper(), &device);
+        // Same noise seed, different class: different images.
+        let a = v.generate_labeled(&[1], 9).unwrap();
+        let b = v.generate_labeled(&[8], 9).unwrap();
+        assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-4));
+        assert_eq!(a, v.generate_labeled(&[1], 9).unwrap());
+    }
+}
