@@ -48,6 +48,8 @@ pub enum AppError {
     Runner(#[from] runner::RunnerError),
     #[error(transparent)]
     Evaluator(#[from] crate::evaluator::EvaluatorError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error("scoring failed")]
     Metrics(#[from] crate::metrics::MetricsError),
     #[error(transparent)]
@@ -71,6 +73,7 @@ impl AppError {
             | AppError::Usage(_)
             | AppError::TooFewImages(_) => true,
             AppError::Data(e) => e.is_user_error(),
+            AppError::Report(e) => e.is_user_error(),
             AppError::Tracker(e) => e.is_user_error(),
             AppError::Runner(_)
             | AppError::Evaluator(_)
@@ -185,8 +188,11 @@ pub fn eval_run(
     }
     let restored = restore(ctx, run_ref, which)?;
     let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
-    let (pixels, labels) =
-        runner::generate_for_eval(restored.variant.as_ref(), samples, restored.spec.train.seed ^ 0xE7A1);
+    let (pixels, labels) = runner::generate_for_eval(
+        restored.variant.as_ref(),
+        samples,
+        restored.spec.train.seed ^ 0xE7A1,
+    );
     let scores = scorer.score_pixels(&pixels, labels.as_deref())?;
     let tracker = Tracker::open(&ctx.db)?;
     let now = std::time::SystemTime::now()
@@ -593,9 +599,15 @@ pub fn sample(
 /// A class by name (any case, common aliases) or index.
 pub fn parse_class(name: &str) -> Result<u8> {
     data::class_index(name).map(|c| c as u8).ok_or_else(|| {
-        let valid: Vec<String> =
-            data::CLASS_NAMES.iter().enumerate().map(|(i, n)| format!("{i} {n}")).collect();
-        AppError::Usage(format!("unknown class `{name}`; use a name or index: {}", valid.join(", ")))
+        let valid: Vec<String> = data::CLASS_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{i} {n}"))
+            .collect();
+        AppError::Usage(format!(
+            "unknown class `{name}`; use a name or index: {}",
+            valid.join(", ")
+        ))
     })
 }
 

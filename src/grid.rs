@@ -32,7 +32,11 @@ const MARGIN: usize = 10;
 /// A grid with row labels (one row per class) gets each row's number, drawn
 /// in a left margin (the labels themselves go into the report).
 pub fn encode_png(grid: &SampleGrid) -> Result<Vec<u8>, png::EncodingError> {
-    let margin = if grid.row_labels.is_empty() { 0 } else { MARGIN };
+    let margin = if grid.row_labels.is_empty() {
+        0
+    } else {
+        MARGIN
+    };
     let width = margin + grid.cols * (SIDE + GAP) + GAP;
     let height = grid.rows * (SIDE + GAP) + GAP;
     let mut canvas = vec![0u8; width * height];
@@ -104,17 +108,24 @@ mod tests {
         assert_eq!(buf[0], 0); // gap
         assert_eq!(buf[2 * info.width as usize + 2], 255); // first image pixel
         assert_eq!(to_byte(-1.0), 0);
-        let labelled = SampleGrid { row_labels: vec!["a".into(), "b".into()], ..grid };
+        let labelled = SampleGrid {
+            row_labels: vec!["a".into(), "b".into()],
+            ..grid
+        };
         let bytes = encode_png(&labelled).unwrap();
-        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!(info.width, 3 * 30 + 2 + 10);
         // Row 0 carries a drawn "0" in the margin.
-        assert!(buf[..info.height as usize * info.width as usize]
-            .chunks(info.width as usize)
-            .take(30)
-            .any(|line| line[..8].contains(&255)));
+        assert!(
+            buf[..info.height as usize * info.width as usize]
+                .chunks(info.width as usize)
+                .take(30)
+                .any(|line| line[..8].contains(&255))
+        );
         assert_eq!(to_byte(0.0), 128);
     }
 }

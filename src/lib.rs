@@ -13,6 +13,7 @@ pub mod events;
 pub mod grid;
 pub mod loader;
 pub mod metrics;
+pub mod report;
 pub mod runner;
 pub mod scoring;
 pub mod sinks;

@@ -144,6 +144,26 @@ enum Command {
         #[arg(long)]
         class: Option<String>,
     },
+    /// Write an HTML report comparing runs (charts, samples, diagnosis)
+    #[command(
+        after_help = "Examples:\n  gan-lab report --experiment dcgan\n  gan-lab report --runs 3f9c a1b2 --out /tmp/cmp\n\n\
+        The page is one self-contained file (open it offline); a run's diagnosis explains \
+        its balance between D and G, with the thresholds in the page's footnote."
+    )]
+    Report {
+        /// Runs to include: ids, unique id prefixes or unique names (default: all matching)
+        #[arg(long, num_args = 1..)]
+        runs: Vec<String>,
+        /// Only runs of this experiment
+        #[arg(long)]
+        experiment: Option<String>,
+        /// Only runs of this sweep
+        #[arg(long)]
+        sweep: Option<String>,
+        /// Output folder [default: reports/<experiment or "all">/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show everything recorded about one run
     #[command(
         after_help = "Example:\n  gan-lab show 3f9c   (an id, a unique id prefix or a unique run name)"
@@ -289,9 +309,37 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sample { run, n, out, checkpoint, seed, class } => {
+        Command::Sample {
+            run,
+            n,
+            out,
+            checkpoint,
+            seed,
+            class,
+        } => {
             let ctx = context(DeviceChoice::Flex);
-            println!("{}", app::sample(&ctx, run, checkpoint, *n, *seed, class.as_deref(), out)?);
+            println!(
+                "{}",
+                app::sample(&ctx, run, checkpoint, *n, *seed, class.as_deref(), out)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            runs,
+            experiment,
+            sweep,
+            out,
+        } => {
+            let out = out.clone().unwrap_or_else(|| {
+                PathBuf::from("reports").join(experiment.as_deref().unwrap_or("all"))
+            });
+            let selection = gan_lab::report::Selection {
+                runs: runs.clone(),
+                experiment: experiment.clone(),
+                sweep: sweep.clone(),
+            };
+            let page = gan_lab::report::render(&db, &selection, &out).map_err(AppError::from)?;
+            println!("report written to {}", page.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { run } => {

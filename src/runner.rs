@@ -38,7 +38,11 @@ pub struct Cadence {
 pub trait Scorer {
     /// Scores `pixels` (`n * 784` values in `[-1, 1]`); `labels` are the
     /// classes a conditional generator was asked for, one per image.
-    fn score(&mut self, pixels: &[f32], labels: Option<&[u8]>) -> std::result::Result<Vec<Scalar>, SinkError>;
+    fn score(
+        &mut self,
+        pixels: &[f32],
+        labels: Option<&[u8]>,
+    ) -> std::result::Result<Vec<Scalar>, SinkError>;
     /// The score that picks the best checkpoint (lower is better), such as `fid`.
     fn primary(&self) -> Option<&'static str>;
 }
@@ -301,7 +305,11 @@ impl Runner<'_> {
 
 /// `n` images to score and, for a conditional generator, the class each was
 /// asked for (classes in turn, so every class gets its share).
-pub fn generate_for_eval(variant: &dyn Variant, n: usize, seed: u64) -> (Vec<f32>, Option<Vec<u8>>) {
+pub fn generate_for_eval(
+    variant: &dyn Variant,
+    n: usize,
+    seed: u64,
+) -> (Vec<f32>, Option<Vec<u8>>) {
     match variant.classes() {
         Some(classes) => {
             let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
@@ -427,7 +435,11 @@ mod tests {
     struct Sequence(Vec<f64>);
 
     impl Scorer for Sequence {
-        fn score(&mut self, pixels: &[f32], _labels: Option<&[u8]>) -> std::result::Result<Vec<Scalar>, SinkError> {
+        fn score(
+            &mut self,
+            pixels: &[f32],
+            _labels: Option<&[u8]>,
+        ) -> std::result::Result<Vec<Scalar>, SinkError> {
             assert_eq!(pixels.len(), 5 * 784);
             Ok(vec![Scalar {
                 name: "fid",

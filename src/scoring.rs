@@ -20,12 +20,28 @@ pub struct Reference {
 }
 
 const CLASS_ACC: [&str; CLASSES] = [
-    "class_acc_0", "class_acc_1", "class_acc_2", "class_acc_3", "class_acc_4",
-    "class_acc_5", "class_acc_6", "class_acc_7", "class_acc_8", "class_acc_9",
+    "class_acc_0",
+    "class_acc_1",
+    "class_acc_2",
+    "class_acc_3",
+    "class_acc_4",
+    "class_acc_5",
+    "class_acc_6",
+    "class_acc_7",
+    "class_acc_8",
+    "class_acc_9",
 ];
 const INTRA_FID: [&str; CLASSES] = [
-    "intra_fid_0", "intra_fid_1", "intra_fid_2", "intra_fid_3", "intra_fid_4",
-    "intra_fid_5", "intra_fid_6", "intra_fid_7", "intra_fid_8", "intra_fid_9",
+    "intra_fid_0",
+    "intra_fid_1",
+    "intra_fid_2",
+    "intra_fid_3",
+    "intra_fid_4",
+    "intra_fid_5",
+    "intra_fid_6",
+    "intra_fid_7",
+    "intra_fid_8",
+    "intra_fid_9",
 ];
 
 /// Rows of `features` (width `FEATURE_DIM`) whose label is `class`.
@@ -61,7 +77,11 @@ impl ImageScorer {
             .collect::<metrics::Result<Vec<_>>>()?;
         Ok(Self {
             evaluator,
-            reference: Reference { features, gaussian, per_class },
+            reference: Reference {
+                features,
+                gaussian,
+                per_class,
+            },
             metrics,
         })
     }
@@ -70,7 +90,11 @@ impl ImageScorer {
     /// are stored. With `labels` (the class each image was generated for) it
     /// adds the conditional scores: `cond_acc` (share the evaluator assigns to
     /// the requested class), `class_acc_<k>`, `intra_fid_<k>` and `intra_fid_mean`.
-    pub fn score_pixels(&self, pixels: &[f32], labels: Option<&[u8]>) -> metrics::Result<Vec<Scalar>> {
+    pub fn score_pixels(
+        &self,
+        pixels: &[f32],
+        labels: Option<&[u8]>,
+    ) -> metrics::Result<Vec<Scalar>> {
         let (features, probs) = self.evaluator.outputs(pixels);
         let generated = Features::new(&features, FEATURE_DIM)?;
         let reference = Features::new(&self.reference.features, FEATURE_DIM)?;
@@ -112,8 +136,16 @@ impl ImageScorer {
         Ok(out)
     }
 
-    fn conditional_scores(&self, features: &[f32], probs: &[f32], labels: &[u8]) -> metrics::Result<Vec<Scalar>> {
-        let predicted: Vec<usize> = probs.chunks(CLASSES).map(crate::evaluator::argmax).collect();
+    fn conditional_scores(
+        &self,
+        features: &[f32],
+        probs: &[f32],
+        labels: &[u8],
+    ) -> metrics::Result<Vec<Scalar>> {
+        let predicted: Vec<usize> = probs
+            .chunks(CLASSES)
+            .map(crate::evaluator::argmax)
+            .collect();
         let hits = |class: Option<u8>| {
             let (mut asked, mut right) = (0usize, 0usize);
             for (&want, &got) in labels.iter().zip(&predicted) {
@@ -124,22 +156,34 @@ impl ImageScorer {
             }
             right as f64 / asked.max(1) as f64
         };
-        let mut out = vec![Scalar { name: "cond_acc", value: hits(None) }];
+        let mut out = vec![Scalar {
+            name: "cond_acc",
+            value: hits(None),
+        }];
         let mut intra = Vec::new();
         for class in 0..CLASSES as u8 {
-            out.push(Scalar { name: CLASS_ACC[class as usize], value: hits(Some(class)) });
+            out.push(Scalar {
+                name: CLASS_ACC[class as usize],
+                value: hits(Some(class)),
+            });
             if self.metrics.contains(&Metric::Fid) {
                 let rows = rows_of(features, labels, class);
                 if rows.len() >= 2 * FEATURE_DIM {
                     let fid = Gaussian::fit(Features::new(&rows, FEATURE_DIM)?)?
                         .frechet_distance(&self.reference.per_class[class as usize])?;
-                    out.push(Scalar { name: INTRA_FID[class as usize], value: fid });
+                    out.push(Scalar {
+                        name: INTRA_FID[class as usize],
+                        value: fid,
+                    });
                     intra.push(fid);
                 }
             }
         }
         if !intra.is_empty() {
-            out.push(Scalar { name: "intra_fid_mean", value: intra.iter().sum::<f64>() / intra.len() as f64 });
+            out.push(Scalar {
+                name: "intra_fid_mean",
+                value: intra.iter().sum::<f64>() / intra.len() as f64,
+            });
         }
         Ok(out)
     }

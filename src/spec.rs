@@ -608,7 +608,9 @@ mod tests {
         let spec = parse(&source(GOOD)).unwrap();
         assert_eq!(spec.train.steps, 100);
         assert_eq!(spec.train.lr_g, 2e-4);
-        let VariantSpec::Vanilla(v) = &spec.variant else { panic!("vanilla") };
+        let VariantSpec::Vanilla(v) = &spec.variant else {
+            panic!("vanilla")
+        };
         assert_eq!(v.loss, gan_lab_variants::Loss::Hinge);
         assert_eq!(v.d_steps, 1);
     }
@@ -677,7 +679,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.train.steps, 200);
         assert_eq!(s.data.limit, Some(100));
-        let VariantSpec::Vanilla(v) = &s.variant else { panic!("vanilla") };
+        let VariantSpec::Vanilla(v) = &s.variant else {
+            panic!("vanilla")
+        };
         assert_eq!(
             (v.loss, v.arch),
             (gan_lab_variants::Loss::WganGp, gan_lab_variants::Arch::Mlp)

@@ -28,31 +28,65 @@ fn each_conditioning_trains_and_is_scored_per_class() {
     };
     for conditioning in ["Concat", "Projection", "AuxClassifier"] {
         let spec = cgan_spec(dir.path(), conditioning, conditioning);
-        let out = run(&["run", spec.to_str().unwrap(), "--set", "eval.every=2", "--set", "eval.samples=200"]);
+        let out = run(&[
+            "run",
+            spec.to_str().unwrap(),
+            "--set",
+            "eval.every=2",
+            "--set",
+            "eval.samples=200",
+        ]);
         assert!(out.status.success(), "{conditioning}: {}", stderr(&out));
     }
     let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
     let record = tracker.run("AuxClassifier").unwrap();
     assert_eq!(record.variant, "conditional");
-    for key in ["cond_acc", "class_acc_0", "class_acc_9", "fid", "intra_fid_mean", "class_loss_d"] {
+    for key in [
+        "cond_acc",
+        "class_acc_0",
+        "class_acc_9",
+        "fid",
+        "intra_fid_mean",
+        "class_loss_d",
+    ] {
         let points = tracker.metric_series(&record.id, key).unwrap();
-        assert!(!points.is_empty() && points.iter().all(|p| p.1.is_finite()), "{key}: {points:?}");
+        assert!(
+            !points.is_empty() && points.iter().all(|p| p.1.is_finite()),
+            "{key}: {points:?}"
+        );
     }
     let acc = tracker.metric_series(&record.id, "cond_acc").unwrap()[0].1;
     assert!((0.0..=1.0).contains(&acc), "{acc}");
 
     let out_file = dir.path().join("sneakers.idx");
-    let out = run(&["sample", "Projection", "--class", "Sneaker", "--n", "12", "--out", out_file.to_str().unwrap()]);
+    let out = run(&[
+        "sample",
+        "Projection",
+        "--class",
+        "Sneaker",
+        "--n",
+        "12",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(gan_lab::data::read_images(&out_file).unwrap().count, 12);
 
     let out = run(&["sample", "Projection", "--class", "hat", "--out", "x.png"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown class `hat`") && stderr(&out).contains("7 Sneaker"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown class `hat`") && stderr(&out).contains("7 Sneaker"),
+        "{}",
+        stderr(&out)
+    );
 
     let plain = tiny_spec(dir.path(), "plain", "Mlp", "NonSaturating", 2);
     assert!(run(&["run", plain.to_str().unwrap()]).status.success());
     let out = run(&["sample", "plain", "--class", "bag", "--out", "x.png"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not class-conditional"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not class-conditional"),
+        "{}",
+        stderr(&out)
+    );
 }

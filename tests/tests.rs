@@ -4,4 +4,5 @@ mod cli;
 mod common;
 mod conditional;
 mod evaluation;
+mod report;
 mod training;

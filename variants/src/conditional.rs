@@ -90,14 +90,22 @@ impl ConditionalConfig {
         if !(self.aux_weight.is_finite() && self.aux_weight >= 0.0) {
             problems.push((
                 "aux_weight".into(),
-                format!("aux_weight is {}; use a non-negative number (1 is usual)", self.aux_weight),
+                format!(
+                    "aux_weight is {}; use a non-negative number (1 is usual)",
+                    self.aux_weight
+                ),
             ));
         }
         problems
     }
 
     pub fn describe(&self) -> String {
-        format!("{} / {} / {}", self.arch.as_str(), self.conditioning.as_str(), self.loss.as_str())
+        format!(
+            "{} / {} / {}",
+            self.arch.as_str(),
+            self.conditioning.as_str(),
+            self.loss.as_str()
+        )
     }
 }
 
@@ -122,7 +130,10 @@ impl ConditionalD {
             }
             (None, Some(classify)) => {
                 let features = self.net.features(x, None);
-                (self.net.head(features.clone()), Some(classify.forward(features)))
+                (
+                    self.net.head(features.clone()),
+                    Some(classify.forward(features)),
+                )
             }
             (None, None) => (self.net.head(self.net.features(x, Some(onehot))), None),
         }
@@ -162,13 +173,19 @@ impl Conditional {
         let net = nets.init_discriminator(device);
         let width = net.feature_width();
         let d = ConditionalD {
-            embed: (cfg.conditioning == Conditioning::Projection)
-                .then(|| LinearConfig::new(CLASSES, width).with_bias(false).init(device)),
+            embed: (cfg.conditioning == Conditioning::Projection).then(|| {
+                LinearConfig::new(CLASSES, width)
+                    .with_bias(false)
+                    .init(device)
+            }),
             classify: (cfg.conditioning == Conditioning::AuxClassifier)
                 .then(|| LinearConfig::new(width, CLASSES).init(device)),
             net,
         };
-        let adam = AdamConfig::new().with_beta_1(hyper.beta1).with_beta_2(hyper.beta2).with_epsilon(1e-8);
+        let adam = AdamConfig::new()
+            .with_beta_1(hyper.beta1)
+            .with_beta_2(hyper.beta2)
+            .with_epsilon(1e-8);
         Self {
             g: nets.init_generator(device),
             d,
@@ -180,7 +197,13 @@ impl Conditional {
         }
     }
 
-    fn generate_from(&self, g: &Generator, labels: &[u8], rng: &mut StdRng, device: &Device) -> Tensor<4> {
+    fn generate_from(
+        &self,
+        g: &Generator,
+        labels: &[u8],
+        rng: &mut StdRng,
+        device: &Device,
+    ) -> Tensor<4> {
         let z = util::normal(rng, [labels.len(), self.cfg.latent_dim], device);
         g.forward(Tensor::cat(vec![z, one_hot(labels, device)], 1))
     }
@@ -192,7 +215,11 @@ impl Conditional {
 
 impl Variant for Conditional {
     fn streams(&self) -> Vec<StreamRequest> {
-        vec![StreamRequest { name: "images".into(), classes: None, batches: self.cfg.d_steps }]
+        vec![StreamRequest {
+            name: "images".into(),
+            classes: None,
+            batches: self.cfg.d_steps,
+        }]
     }
 
     fn train_step(&mut self, batch: &Batch) -> Vec<Scalar> {
@@ -221,10 +248,14 @@ impl Variant for Conditional {
             let real = real_all.clone().narrow(0, start, n);
             let real_labels = &labels_all[start..start + n];
             let fake_labels = Self::random_labels(&mut rng, n);
-            let fake = self.generate_from(&self.g, &fake_labels, &mut rng, &self.device).detach();
+            let fake = self
+                .generate_from(&self.g, &fake_labels, &mut rng, &self.device)
+                .detach();
             let real_hot = one_hot(real_labels, &self.device);
             let (real_scores, real_class) = self.d.forward(real.clone(), real_hot.clone());
-            let (fake_scores, fake_class) = self.d.forward(fake.clone(), one_hot(&fake_labels, &self.device));
+            let (fake_scores, fake_class) = self
+                .d
+                .forward(fake.clone(), one_hot(&fake_labels, &self.device));
             let mut loss_d = loss.d_loss(real_scores.clone(), fake_scores.clone(), real_target);
             let mut extras = Vec::new();
             if let (Some(rc), Some(fc)) = (real_class, fake_class) {
@@ -245,7 +276,8 @@ impl Variant for Conditional {
             let norm_d = grad_norm(&self.d, &grads, &self.device);
             self.d = self.opt_d.step(self.hyper.lr_d, self.d.clone(), grads);
             if k + 1 == self.cfg.d_steps {
-                let (acc_real, acc_fake) = loss.accuracies(real_scores.clone(), fake_scores.clone());
+                let (acc_real, acc_fake) =
+                    loss.accuracies(real_scores.clone(), fake_scores.clone());
                 d_report = vec![
                     ("loss_d", loss_d),
                     ("d_real", loss.readout(real_scores).mean()),
@@ -284,7 +316,9 @@ impl Variant for Conditional {
         let inner = self.device.clone().inner();
         let z = util::seeded_noise(GRID_COLS, self.cfg.latent_dim, self.hyper.seed, &inner);
         let z = z.repeat_dim(0, CLASSES);
-        let labels: Vec<u8> = (0..CLASSES as u8).flat_map(|c| std::iter::repeat_n(c, GRID_COLS)).collect();
+        let labels: Vec<u8> = (0..CLASSES as u8)
+            .flat_map(|c| std::iter::repeat_n(c, GRID_COLS))
+            .collect();
         let images = g.forward(Tensor::cat(vec![z, one_hot(&labels, &inner)], 1));
         SampleGrid {
             rows: CLASSES,
@@ -310,7 +344,9 @@ impl Variant for Conditional {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut out = Vec::with_capacity(labels.len() * IMAGE_PIXELS);
         for chunk in labels.chunks(500) {
-            out.extend(util::pixels(self.generate_from(&g, chunk, &mut rng, &inner)));
+            out.extend(util::pixels(
+                self.generate_from(&g, chunk, &mut rng, &inner),
+            ));
         }
         Some(out)
     }
@@ -336,28 +372,52 @@ mod tests {
     use super::*;
 
     fn hyper() -> Hyper {
-        Hyper { batch_size: 4, lr_g: 2e-4, lr_d: 2e-4, beta1: 0.5, beta2: 0.999, seed: 1 }
+        Hyper {
+            batch_size: 4,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            seed: 1,
+        }
     }
 
     fn batch(device: &Device) -> Batch {
         let images = Tensor::<4>::zeros([4, 1, 28, 28], device);
         let labels = label_tensor(&[0, 3, 7, 9], device);
-        Batch { streams: vec![crate::Stream { images, labels }], seed: 5 }
+        Batch {
+            streams: vec![crate::Stream { images, labels }],
+            seed: 5,
+        }
     }
 
     #[test]
     fn every_conditioning_trains_and_samples_the_requested_class() {
         let device = Device::flex().autodiff();
-        for conditioning in [Conditioning::Concat, Conditioning::Projection, Conditioning::AuxClassifier] {
+        for conditioning in [
+            Conditioning::Concat,
+            Conditioning::Projection,
+            Conditioning::AuxClassifier,
+        ] {
             for arch in [Arch::Mlp, Arch::Dcgan] {
-                let cfg = ConditionalConfig { arch, conditioning, ..Default::default() };
+                let cfg = ConditionalConfig {
+                    arch,
+                    conditioning,
+                    ..Default::default()
+                };
                 let mut v = Conditional::new(cfg, &hyper(), &device);
                 let scalars = v.train_step(&batch(&device));
-                assert!(scalars.iter().all(|s| s.value.is_finite()), "{conditioning:?}: {scalars:?}");
+                assert!(
+                    scalars.iter().all(|s| s.value.is_finite()),
+                    "{conditioning:?}: {scalars:?}"
+                );
                 let has_class_loss = scalars.iter().any(|s| s.name == "class_loss_d");
                 assert_eq!(has_class_loss, conditioning == Conditioning::AuxClassifier);
                 let grid = v.sample_grid();
-                assert_eq!((grid.rows, grid.cols, grid.pixels.len()), (10, 8, 80 * IMAGE_PIXELS));
+                assert_eq!(
+                    (grid.rows, grid.cols, grid.pixels.len()),
+                    (10, 8, 80 * IMAGE_PIXELS)
+                );
                 assert_eq!(grid.row_labels[7], "Sneaker");
                 let images = v.generate_labeled(&[7, 7, 2], 3).unwrap();
                 assert_eq!(images.len(), 3 * IMAGE_PIXELS);

@@ -23,8 +23,18 @@ use serde::{Deserialize, Serialize};
 pub use losses::Loss;
 
 /// Fashion-MNIST's classes, by label index.
-pub const CLASS_NAMES: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub const CLASS_NAMES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 pub use nets::Arch;
 
 /// The registry: one entry per variant, each holding that variant's
@@ -66,7 +76,9 @@ impl VariantSpec {
     pub fn build(&self, hyper: &Hyper, device: &Device) -> Box<dyn Variant> {
         match self {
             VariantSpec::Vanilla(c) => Box::new(vanilla::Vanilla::new(c.clone(), hyper, device)),
-            VariantSpec::Conditional(c) => Box::new(conditional::Conditional::new(c.clone(), hyper, device)),
+            VariantSpec::Conditional(c) => {
+                Box::new(conditional::Conditional::new(c.clone(), hyper, device))
+            }
         }
     }
 }

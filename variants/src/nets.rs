@@ -65,9 +65,11 @@ impl NetsConfig {
     pub fn init_discriminator(&self, device: &Device) -> Discriminator {
         match self.arch {
             Arch::Mlp => Discriminator::Mlp(MlpDiscriminator::new(self.d_extra_inputs, device)),
-            Arch::Dcgan => {
-                Discriminator::Dcgan(DcganDiscriminator::new(self.d_batch_norm, self.d_extra_inputs, device))
-            }
+            Arch::Dcgan => Discriminator::Dcgan(DcganDiscriminator::new(
+                self.d_batch_norm,
+                self.d_extra_inputs,
+                device,
+            )),
         }
     }
 }
@@ -260,7 +262,9 @@ impl DcganDiscriminator {
         let x = match extra {
             Some(extra) => {
                 let [n, c] = extra.dims();
-                let planes = extra.reshape([n, c, 1, 1]).expand([n, c, IMAGE_SIDE, IMAGE_SIDE]);
+                let planes = extra
+                    .reshape([n, c, 1, 1])
+                    .expand([n, c, IMAGE_SIDE, IMAGE_SIDE]);
                 Tensor::cat(vec![x, planes], 1)
             }
             None => x,

@@ -13,9 +13,9 @@ use burn::prelude::*;
 use rand::{SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
+use crate::losses::gradient_penalty;
 use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
 use crate::util::{self, grad_norm, read_scalars, seeded_noise};
-use crate::losses::gradient_penalty;
 use crate::{Batch, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
 
 /// The vanilla variant's part of an experiment spec.
@@ -143,7 +143,6 @@ impl Vanilla {
     fn noise(&self, rng: &mut StdRng, n: usize) -> Tensor<2> {
         util::normal(rng, [n, self.cfg.latent_dim], &self.device)
     }
-
 }
 
 impl Variant for Vanilla {
@@ -175,7 +174,8 @@ impl Variant for Vanilla {
             if loss == Loss::WganGp && self.cfg.gp_weight > 0.0 {
                 let d = &self.d;
                 let mix = util::uniform(&mut rng, [per_d_step, 1, 1, 1], &self.device);
-                let penalty = gradient_penalty(|x| d.forward(x), real, fake, mix) * self.cfg.gp_weight;
+                let penalty =
+                    gradient_penalty(|x| d.forward(x), real, fake, mix) * self.cfg.gp_weight;
                 loss_d = loss_d + penalty.clone();
                 gp = Some(penalty);
             }

@@ -1,0 +1,252 @@
+//! The HTML report end to end: two tiny runs trained through the binary,
+//! rendered, and opened in headless Chromium (console errors, charts,
+//! embedded samples, escaping, a screenshot in `target/`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gan_lab::report::{self, Selection};
+
+use crate::common::*;
+
+const EVIL: &str = "<script>alert(1)</script>";
+
+/// Runs headless Chromium on `page` with `extra` flags; returns (stdout, stderr).
+fn chromium(profile: &Path, page: &Path, extra: &[&str]) -> (String, String) {
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium must be installed (Debian package `chromium`; .ci/run installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "chromium failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+#[test]
+fn report_of_two_tiny_runs_opens_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 200);
+    let plain = tiny_spec(dir.path(), "tiny", "Mlp", "NonSaturating", 8);
+    let evil = tiny_spec(dir.path(), "evil", "Dcgan", "Hinge", 8);
+    let text = std::fs::read_to_string(&evil).unwrap();
+    std::fs::write(&evil, text.replace("\"evil\"", &format!("\"{EVIL}\""))).unwrap();
+    for spec in [&plain, &evil] {
+        let out = gan_lab(dir.path(), Some(&data), &["run", spec.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    let out_dir = dir.path().join("report");
+    let page = report::render(
+        &dir.path().join("runs/db.sqlite"),
+        &Selection::default(),
+        &out_dir,
+    )
+    .unwrap();
+    assert_eq!(page, out_dir.join("index.html"));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains(EVIL), "the run name must be escaped");
+    // Self-contained: nothing is loaded from elsewhere.
+    for outside in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!html.contains(outside), "{outside}");
+    }
+
+    let profile = dir.path().join("chromium-profile");
+    let (dom, log) = chromium(&profile, &page, &["--dump-dom"]);
+    for bad in ["Uncaught", "CONSOLE", "console"] {
+        assert!(!log.contains(bad), "console output ({bad}): {log}");
+    }
+    // The page's own script ran, and it is the only script.
+    assert!(dom.contains("data-report-script=\"ran\""), "{dom}");
+    assert_eq!(dom.matches("<script").count(), 1, "an injected script");
+    assert!(!dom.contains(EVIL));
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    // One chart per step metric, each with drawn lines.
+    let charts: Vec<&str> = dom.split("<svg").skip(1).collect();
+    assert!(charts.len() >= 9, "{} charts", charts.len());
+    for chart in &charts {
+        let body = &chart[..chart.find("</svg>").expect("closed svg")];
+        assert!(
+            body.contains("<polyline") || body.contains("<path"),
+            "empty chart: {body}"
+        );
+    }
+    for metric in ["loss_d", "loss_g", "acc_real", "grad_norm_g", "img_per_s"] {
+        assert!(dom.contains(&format!("{metric}: ")), "no chart of {metric}");
+    }
+    // Sample grids of both runs at steps 4 and 8, plus the final ones.
+    let images = dom.matches("<img alt=\"").count();
+    let embedded = dom.matches("src=\"data:image/png;base64,").count();
+    assert_eq!(images, embedded, "every image is embedded");
+    assert_eq!(embedded, 6, "2 runs x (2 steps + final)");
+    // Key parameters differ (arch and loss); the diagnosis is there.
+    assert!(dom.contains(">variant.arch<") && dom.contains(">variant.loss<"));
+    assert!(dom.contains("How the diagnosis is made"));
+
+    let shot = screenshot_path();
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&shot);
+    chromium(
+        &profile,
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1400,3000",
+            "--hide-scrollbars",
+        ],
+    );
+    let bytes = std::fs::read(&shot).expect("screenshot written");
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    assert!(
+        bytes.len() > 20_000,
+        "a trivial screenshot: {} bytes",
+        bytes.len()
+    );
+}
+
+/// `target/report-screenshot.png` in the target folder cargo builds into.
+fn screenshot_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("report-screenshot.png")
+}
+
+/// Benchmark, not a timed test: builds (or reuses) a synthetic database of
+/// `GAN_LAB_PERF_RUNS` runs (default 1000) x `GAN_LAB_PERF_STEPS` steps
+/// (default 10000) x 8 metrics at `GAN_LAB_PERF_DB` (default in the target
+/// folder), then times reports of the 10 newest runs and of all runs.
+/// Run: cargo test --release --test integration report_performance -- --ignored --nocapture
+#[test]
+#[ignore]
+fn report_performance() {
+    use gan_lab::tracker::{MetricPoint, NewRun, RunFilter, RunStatus, Tracker};
+    use std::time::Instant;
+
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (runs, steps) = (
+        env("GAN_LAB_PERF_RUNS", 1000),
+        env("GAN_LAB_PERF_STEPS", 10_000),
+    );
+    let db = std::env::var_os("GAN_LAB_PERF_DB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| screenshot_path().with_file_name(format!("perf-{runs}x{steps}.sqlite")));
+    let keys = [
+        "loss_d",
+        "loss_g",
+        "d_real",
+        "d_fake",
+        "acc_real",
+        "acc_fake",
+        "grad_norm_d",
+        "grad_norm_g",
+    ];
+    if !db.exists() {
+        let started = Instant::now();
+        let tracker = Tracker::open(&db).unwrap();
+        for r in 0..runs {
+            let id = tracker
+                .create_run(&NewRun {
+                    experiment: "perf".into(),
+                    name: format!("run-{r:04}"),
+                    variant: "vanilla".into(),
+                    spec_text: String::new(),
+                    spec_hash: format!("{r}"),
+                    seed: (r % 3) as u64,
+                    device: "flex".into(),
+                    code_version: "perf".into(),
+                    host: "perf".into(),
+                    run_dir: format!("perf/{r}"),
+                    total_steps: steps as u64,
+                    sweep_id: None,
+                })
+                .unwrap();
+            // Groups of three seeds with the same learning rate.
+            tracker
+                .log_params(
+                    &id,
+                    &[
+                        ("train.lr_d".into(), format!("{}", r / 3)),
+                        ("train.seed".into(), format!("{}", r % 3)),
+                    ],
+                )
+                .unwrap();
+            let mut points = Vec::with_capacity(1000 * keys.len());
+            for step in 1..=steps as u64 {
+                for (k, key) in keys.iter().enumerate() {
+                    let x = step as f64 / steps as f64;
+                    points.push(MetricPoint {
+                        key: key.to_string(),
+                        step,
+                        value: (x * (k + 1) as f64 * 7.0 + r as f64).sin() + k as f64,
+                        wall_time: step as f64,
+                    });
+                }
+                if points.len() >= 1000 * keys.len() {
+                    tracker.log_metrics(&id, &points).unwrap();
+                    points.clear();
+                }
+            }
+            tracker.log_metrics(&id, &points).unwrap();
+            tracker.set_progress(&id, steps as u64).unwrap();
+            tracker.set_status(&id, RunStatus::Finished, None).unwrap();
+        }
+        eprintln!(
+            "built {} ({runs} runs x {steps} steps x {} metrics) in {:.1}s",
+            db.display(),
+            keys.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let tracker = Tracker::open(&db).unwrap();
+    let newest: Vec<String> = tracker
+        .list_runs(&RunFilter {
+            limit: Some(10),
+            ..RunFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    drop(tracker);
+    let out = db.with_extension("report");
+    for (what, selection) in [
+        (
+            "10 newest runs",
+            Selection {
+                runs: newest,
+                ..Selection::default()
+            },
+        ),
+        ("all runs", Selection::default()),
+    ] {
+        let started = Instant::now();
+        let page = report::render(&db, &selection, &out).unwrap();
+        let size = std::fs::metadata(&page).unwrap().len();
+        eprintln!(
+            "report of {what}: {:.2}s, {:.1} MB",
+            started.elapsed().as_secs_f64(),
+            size as f64 / 1e6
+        );
+    }
+}
