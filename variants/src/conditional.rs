@@ -352,18 +352,15 @@ impl Variant for Conditional {
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        util::save_module(&self.g, dir, "generator")?;
-        util::save_module(&self.d, dir, "discriminator")?;
-        util::save_optimizer(&self.opt_g, dir, "optimizer_g")?;
-        util::save_optimizer(&self.opt_d, dir, "optimizer_d")
+        util::save_pair(dir, (&self.g, &self.d), (&self.opt_g, &self.opt_d))
     }
 
     fn load(&mut self, dir: &Path) -> Result<()> {
-        self.g = util::load_module(self.g.clone(), dir, "generator")?;
-        self.d = util::load_module(self.d.clone(), dir, "discriminator")?;
-        self.opt_g = util::load_optimizer(self.opt_g.clone(), dir, "optimizer_g")?;
-        self.opt_d = util::load_optimizer(self.opt_d.clone(), dir, "optimizer_d")?;
-        Ok(())
+        util::load_pair(
+            dir,
+            (&mut self.g, &mut self.d),
+            (&mut self.opt_g, &mut self.opt_d),
+        )
     }
 }
 

@@ -112,3 +112,28 @@ pub fn load_optimizer(optim: ModuleOptimizer, dir: &Path, name: &str) -> Result<
         .load(&path)
         .map_err(|source| VariantError::Load { path, source })
 }
+
+/// Writes a generator/discriminator pair and their optimisers into `dir`.
+pub fn save_pair<G: Module, D: Module>(
+    dir: &Path,
+    (g, d): (&G, &D),
+    (opt_g, opt_d): (&ModuleOptimizer, &ModuleOptimizer),
+) -> Result<()> {
+    save_module(g, dir, "generator")?;
+    save_module(d, dir, "discriminator")?;
+    save_optimizer(opt_g, dir, "optimizer_g")?;
+    save_optimizer(opt_d, dir, "optimizer_d")
+}
+
+/// Restores what [`save_pair`] wrote, in place.
+pub fn load_pair<G: Module, D: Module>(
+    dir: &Path,
+    (g, d): (&mut G, &mut D),
+    (opt_g, opt_d): (&mut ModuleOptimizer, &mut ModuleOptimizer),
+) -> Result<()> {
+    *g = load_module(g.clone(), dir, "generator")?;
+    *d = load_module(d.clone(), dir, "discriminator")?;
+    *opt_g = load_optimizer(opt_g.clone(), dir, "optimizer_g")?;
+    *opt_d = load_optimizer(opt_d.clone(), dir, "optimizer_d")?;
+    Ok(())
+}
