@@ -63,7 +63,7 @@ impl Default for ConditionalConfig {
     fn default() -> Self {
         Self {
             arch: Arch::Dcgan,
-            conditioning: Conditioning::Projection,
+            conditioning: Conditioning::Concat,
             latent_dim: 100,
             loss: Loss::NonSaturating,
             d_steps: 1,
