@@ -18,7 +18,7 @@ use burn::tensor::TensorData;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
-use crate::losses::gradient_penalty;
+use crate::losses::{self, gradient_penalty};
 use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
 use crate::util::{self, grad_norm, read_scalars};
 use crate::{Batch, CLASS_NAMES, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
@@ -276,16 +276,7 @@ impl Variant for Conditional {
             let norm_d = grad_norm(&self.d, &grads, &self.device);
             self.d = self.opt_d.step(self.hyper.lr_d, self.d.clone(), grads);
             if k + 1 == self.cfg.d_steps {
-                let (acc_real, acc_fake) =
-                    loss.accuracies(real_scores.clone(), fake_scores.clone());
-                d_report = vec![
-                    ("loss_d", loss_d),
-                    ("d_real", loss.readout(real_scores).mean()),
-                    ("d_fake", loss.readout(fake_scores).mean()),
-                    ("acc_real", acc_real),
-                    ("acc_fake", acc_fake),
-                    ("grad_norm_d", norm_d),
-                ];
+                d_report = losses::d_report(loss, loss_d, real_scores, fake_scores, norm_d);
                 d_report.extend(extras);
             }
         }

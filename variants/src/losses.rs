@@ -92,6 +92,26 @@ impl Loss {
     }
 }
 
+/// The numbers every variant reports for a discriminator update: its loss,
+/// what D says about real and fake images, its accuracies, its gradient norm.
+pub fn d_report(
+    loss: Loss,
+    loss_d: Tensor<1>,
+    real_scores: Tensor<2>,
+    fake_scores: Tensor<2>,
+    grad_norm_d: Tensor<1>,
+) -> Vec<(&'static str, Tensor<1>)> {
+    let (acc_real, acc_fake) = loss.accuracies(real_scores.clone(), fake_scores.clone());
+    vec![
+        ("loss_d", loss_d),
+        ("d_real", loss.readout(real_scores).mean()),
+        ("d_fake", loss.readout(fake_scores).mean()),
+        ("acc_real", acc_real),
+        ("acc_fake", acc_fake),
+        ("grad_norm_d", grad_norm_d),
+    ]
+}
+
 /// Step of the finite-difference gradient penalty, along a unit direction in pixel space.
 const GP_STEP: f32 = 1e-2;
 
