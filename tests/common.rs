@@ -75,3 +75,10 @@ pub fn in_process_training() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Like [`gan_lab`], with the evaluator cached in `cache`.
+pub fn gan_lab_cached(dir: &Path, data: &Path, cache: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--cache-dir", cache.to_str().unwrap()];
+    all.extend_from_slice(args);
+    gan_lab(dir, Some(data), &all)
+}

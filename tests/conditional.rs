@@ -21,11 +21,7 @@ fn each_conditioning_trains_and_is_scored_per_class() {
     let dir = tempfile::tempdir().unwrap();
     let data = fake_data(dir.path(), 400);
     let cache = dir.path().join("cache");
-    let run = |args: &[&str]| {
-        let mut all = vec!["--cache-dir", cache.to_str().unwrap()];
-        all.extend_from_slice(args);
-        gan_lab(dir.path(), Some(&data), &all)
-    };
+    let run = |args: &[&str]| gan_lab_cached(dir.path(), &data, &cache, args);
     for conditioning in ["Concat", "Projection", "AuxClassifier"] {
         let spec = cgan_spec(dir.path(), conditioning, conditioning);
         let out = run(&[

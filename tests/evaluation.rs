@@ -12,11 +12,7 @@ fn scores_during_training_sampling_and_eval_commands() {
     let spec = tiny_spec(dir.path(), "scored", "Mlp", "NonSaturating", 4);
     let cache = dir.path().join("cache");
     let cache_arg = cache.to_str().unwrap();
-    let run = |args: &[&str]| {
-        let mut all = vec!["--cache-dir", cache_arg];
-        all.extend_from_slice(args);
-        gan_lab(dir.path(), Some(&data), &all)
-    };
+    let run = |args: &[&str]| gan_lab_cached(dir.path(), &data, &cache, args);
     let out = run(&[
         "run",
         spec.to_str().unwrap(),
