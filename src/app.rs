@@ -54,6 +54,8 @@ pub enum AppError {
     Metrics(#[from] crate::metrics::MetricsError),
     #[error(transparent)]
     TooFewImages(#[from] TooFewImages),
+    #[error(transparent)]
+    Sweep(#[from] crate::sweep::spec::SweepSpecError),
     #[error("{0}")]
     Usage(String),
     #[error("could not create {}", path.display())]
@@ -71,7 +73,8 @@ impl AppError {
             AppError::Spec(_)
             | AppError::Device(_)
             | AppError::Usage(_)
-            | AppError::TooFewImages(_) => true,
+            | AppError::TooFewImages(_)
+            | AppError::Sweep(_) => true,
             AppError::Data(e) => e.is_user_error(),
             AppError::Report(e) => e.is_user_error(),
             AppError::Tracker(e) => e.is_user_error(),
@@ -99,7 +102,7 @@ pub fn code_version() -> String {
     format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("GAN_LAB_GIT"))
 }
 
-fn db_folder(db: &Path) -> PathBuf {
+pub(crate) fn db_folder(db: &Path) -> PathBuf {
     db.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -124,6 +127,20 @@ pub fn evaluator_train(ctx: &Context) -> Result<Evaluator> {
         &ctx.device.build()?,
         ctx.progress,
     )?)
+}
+
+/// Trains and caches the evaluator now if it is not cached yet (so that
+/// parallel runs do not each train it).
+pub fn ensure_evaluator(ctx: &Context) -> Result<()> {
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    if !crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(&data_dir)?)
+        .join("info.json")
+        .is_file()
+    {
+        eprintln!("no evaluator cached for this data yet: training it once (a few minutes)");
+        Evaluator::load_or_train(&ctx.cache, &data_dir, &ctx.device.build()?, ctx.progress)?;
+    }
+    Ok(())
 }
 
 /// The evaluator (trained on first need) with the test split as reference.
@@ -300,12 +317,26 @@ pub fn check(path: &Path, overrides: &[String]) -> Result<Spec> {
     Ok(spec::load(path, overrides)?.0)
 }
 
-/// `gan-lab run`: a new tracked run of the spec.
-pub fn run(ctx: &Context, path: &Path, overrides: &[String]) -> Result<RunReport> {
+/// `gan-lab run`: a new tracked run of the spec, filed under `sweep` when
+/// `gan-lab sweep` starts it.
+pub fn run(
+    ctx: &Context,
+    path: &Path,
+    overrides: &[String],
+    sweep: Option<&str>,
+) -> Result<RunReport> {
     let (spec, source) = spec::load(path, overrides)?;
     let device = ctx.device.build()?;
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
     let tracker = Tracker::open(&ctx.db)?;
+    if let Some(id) = sweep
+        && tracker.sweep(id)?.is_none()
+    {
+        return Err(AppError::Usage(format!(
+            "no sweep '{id}' in {}; runs join a sweep through `gan-lab sweep SPEC`",
+            ctx.db.display()
+        )));
+    }
     let run_id = crate::tracker::new_run_id();
     let new = NewRun {
         experiment: spec.experiment_name().to_string(),
@@ -319,7 +350,7 @@ pub fn run(ctx: &Context, path: &Path, overrides: &[String]) -> Result<RunReport
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         run_dir: run_id.clone(),
         total_steps: spec.train.steps,
-        sweep_id: None,
+        sweep_id: sweep.map(str::to_string),
     };
     // Build everything that can fail on input before the run is recorded.
     let (variant, device) = build_variant(&spec, device);
@@ -425,6 +456,9 @@ fn train(
     if let Some(p) = progress.as_mut() {
         sinks.push(p);
     }
+    // Lets a sweep tell a live run from one whose process died.
+    tracker.set_tag(&run.id, "pid", &std::process::id().to_string())?;
+    let early_stop = early_stop(tracker, run)?;
     let scorer = match &spec.eval {
         Some(eval) => {
             let scorer = image_scorer(ctx, eval.metrics.clone())?;
@@ -448,6 +482,7 @@ fn train(
         sinks,
         stop: ctx.stop.clone(),
         scorer,
+        early_stop,
     };
     let start = if resuming {
         let step = runner.restore()?;
@@ -467,6 +502,35 @@ fn train(
         run_dir,
         outcome: result?,
     })
+}
+
+/// The median rule of the run's sweep, if it has one.
+fn early_stop<'a>(
+    tracker: &'a Tracker,
+    run: &RunRecord,
+) -> Result<Option<Box<dyn runner::EarlyStop + 'a>>> {
+    let Some(sweep) = run.sweep_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(record) = tracker.sweep(sweep)? else {
+        return Ok(None);
+    };
+    let Some(rule) = record.stopping.as_deref() else {
+        return Ok(None);
+    };
+    let rule = serde_json::from_str(rule).map_err(|e| {
+        AppError::Usage(format!(
+            "sweep '{sweep}' has an unreadable stopping rule ({e}); run `gan-lab sweep` again to re-register it"
+        ))
+    })?;
+    Ok(Some(Box::new(crate::sweep::stopping::MedianStop {
+        tracker,
+        sweep: sweep.to_string(),
+        run_id: run.id.clone(),
+        score: record.score,
+        lower_is_better: record.lower_is_better,
+        rule,
+    })))
 }
 
 /// Which checkpoint of a run to use.
@@ -732,7 +796,7 @@ pub fn show(db: &Path, run_ref: &str) -> Result<String> {
     Ok(out)
 }
 
-fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();

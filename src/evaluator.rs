@@ -211,7 +211,10 @@ impl Evaluator {
             path: self.dir.clone(),
             source: e,
         };
-        let incoming = self.dir.with_extension("incoming");
+        // Per process, so that two processes training at once cannot mix files.
+        let incoming = self
+            .dir
+            .with_extension(format!("incoming-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&incoming);
         std::fs::create_dir_all(&incoming).map_err(|e| write(Box::new(e)))?;
         self.net

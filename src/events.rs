@@ -44,6 +44,11 @@ pub enum Event {
     Interrupted {
         step: u64,
     },
+    /// Ended early by a stopping rule after `step`, for `reason`.
+    Stopped {
+        step: u64,
+        reason: String,
+    },
 }
 
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;

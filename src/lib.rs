@@ -18,4 +18,5 @@ pub mod runner;
 pub mod scoring;
 pub mod sinks;
 pub mod spec;
+pub mod sweep;
 pub mod tracker;

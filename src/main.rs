@@ -60,6 +60,34 @@ enum Command {
         /// Compute device: flex (CPU, default), ndarray, wgpu or cuda (the last three need the cargo feature of that name)
         #[arg(long, default_value = "flex")]
         device: String,
+        /// File the run under this (registered) sweep; `gan-lab sweep` passes it
+        #[arg(long, hide = true)]
+        sweep: Option<String>,
+    },
+    /// Train many runs from one sweep spec (grid, random search, seeds), in parallel and resumable
+    #[command(
+        after_help = "Examples:\n  gan-lab sweep experiments/sweep-lr.ron --dry-run\n  \
+        gan-lab sweep experiments/sweep-lr.ron --jobs 2\n\n\
+        Each run is a separate `gan-lab` process. Running the same sweep again skips finished \
+        and early-stopped runs (matched by configuration), resumes interrupted ones from their \
+        checkpoints, and leaves failed ones alone unless --retry-failed. Ctrl-C stops every \
+        running child after its current step, with a checkpoint."
+    )]
+    Sweep {
+        /// The sweep spec (see experiments/sweep-lr.ron)
+        spec: PathBuf,
+        /// Runs trained at once (each a separate process)
+        #[arg(long, short, default_value_t = 1)]
+        jobs: usize,
+        /// Print the expanded runs and what each needs, without training
+        #[arg(long)]
+        dry_run: bool,
+        /// Start failed runs again (as new runs; the failed ones stay recorded)
+        #[arg(long)]
+        retry_failed: bool,
+        /// Compute device of the runs: flex (CPU, default), ndarray, wgpu or cuda
+        #[arg(long, default_value = "flex")]
+        device: String,
     },
     /// Validate a spec (and overrides) without training
     #[command(
@@ -70,7 +98,7 @@ enum Command {
         #[command(flatten)]
         overrides: Overrides,
     },
-    /// Continue a stopped (interrupted or failed) run from its last checkpoint
+    /// Continue an interrupted, failed or early-stopped run from its last checkpoint
     #[command(
         after_help = "Example:\n  gan-lab resume 3f9c2a1b   (an id, a unique id prefix or a unique run name)"
     )]
@@ -86,9 +114,12 @@ enum Command {
         /// Only runs of this experiment
         #[arg(long)]
         experiment: Option<String>,
-        /// Only runs with this status (running, finished, failed, interrupted)
+        /// Only runs with this status (running, finished, failed, interrupted, stopped)
         #[arg(long)]
         status: Option<RunStatus>,
+        /// Only runs of this sweep
+        #[arg(long)]
+        sweep: Option<String>,
         /// At most this many runs
         #[arg(long, short = 'n')]
         limit: Option<usize>,
@@ -244,10 +275,37 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             spec,
             overrides,
             device,
+            sweep,
         } => {
             let ctx = context(device.parse()?);
-            let report = app::run(&ctx, spec, &overrides.set)?;
+            let report = app::run(&ctx, spec, &overrides.set, sweep.as_deref())?;
             Ok(report_outcome(&report, &db))
+        }
+        Command::Sweep {
+            spec,
+            jobs,
+            dry_run,
+            retry_failed,
+            device,
+        } => {
+            if *jobs == 0 {
+                return Err(AppError::Usage(
+                    "--jobs 0 would train nothing; use 1 or more (at most the number of cores)"
+                        .into(),
+                ));
+            }
+            let ctx = context(device.parse()?);
+            let options = gan_lab::sweep::SweepOptions {
+                jobs: *jobs,
+                dry_run: *dry_run,
+                retry_failed: *retry_failed,
+            };
+            let outcome = gan_lab::sweep::sweep(&ctx, spec, &options, &mut std::io::stdout())?;
+            Ok(match outcome {
+                gan_lab::sweep::SweepOutcome::Complete => ExitCode::SUCCESS,
+                gan_lab::sweep::SweepOutcome::Incomplete => ExitCode::from(1),
+                gan_lab::sweep::SweepOutcome::Interrupted => ExitCode::from(130),
+            })
         }
         Command::Check { spec, overrides } => {
             let spec = app::check(spec, &overrides.set)?;
@@ -268,13 +326,14 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
         Command::List {
             experiment,
             status,
+            sweep,
             limit,
         } => {
             let filter = RunFilter {
                 experiment: experiment.clone(),
                 status: *status,
+                sweep_id: sweep.clone(),
                 limit: *limit,
-                ..Default::default()
             };
             print!("{}", app::list(&db, &filter)?);
             Ok(ExitCode::SUCCESS)
@@ -370,6 +429,10 @@ fn report_outcome(report: &app::RunReport, db: &std::path::Path) -> ExitCode {
         Outcome::Failed { step, reason } => {
             eprintln!("run {id} failed at step {step}: {reason}");
             ExitCode::from(1)
+        }
+        Outcome::Stopped { step, reason } => {
+            println!("run {id} stopped after step {step}: {reason}");
+            ExitCode::SUCCESS
         }
     }
 }

@@ -47,11 +47,34 @@ pub trait Scorer {
     fn primary(&self) -> Option<&'static str>;
 }
 
+/// Decides after each evaluation whether a run is worth continuing (a
+/// sweep's median rule implements it).
+pub trait EarlyStop {
+    /// `Some(reason)` ends the run after `step`, whose scores are `scores`.
+    fn check(
+        &mut self,
+        step: u64,
+        scores: &[Scalar],
+    ) -> std::result::Result<Option<String>, SinkError>;
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    Finished { steps: u64 },
-    Failed { step: u64, reason: String },
-    Interrupted { step: u64 },
+    Finished {
+        steps: u64,
+    },
+    Failed {
+        step: u64,
+        reason: String,
+    },
+    Interrupted {
+        step: u64,
+    },
+    /// Ended early by the stopping rule.
+    Stopped {
+        step: u64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +118,8 @@ pub struct Runner<'a> {
     /// Set by Ctrl-C: finish the current step, checkpoint, stop.
     pub stop: Arc<AtomicBool>,
     pub scorer: Option<Box<dyn Scorer + 'a>>,
+    /// Consulted after each evaluation.
+    pub early_stop: Option<Box<dyn EarlyStop + 'a>>,
 }
 
 fn now() -> f64 {
@@ -185,21 +210,45 @@ impl Runner<'_> {
                 self.emit(step, Event::Samples { step, grid })?;
             }
             let mut improved = None;
+            let mut stopped_early = None;
             if let Some((every, samples)) = self.cadence.eval
                 && (step % every == 0 || step == total)
             {
-                improved = self.evaluate(step, samples, &mut best)?;
+                let scores;
+                (improved, scores) = self.evaluate(step, samples, &mut best)?;
+                if step < total
+                    && let Some(rule) = self.early_stop.as_mut()
+                {
+                    stopped_early = rule
+                        .check(step, &scores)
+                        .map_err(|source| RunnerError::Eval { step, source })?;
+                }
             }
             if step % self.cadence.checkpoint_every == 0
                 || step == total
                 || stopping
                 || improved.is_some()
+                || stopped_early.is_some()
             {
                 self.checkpoint(step)?;
                 last_good = step;
             }
             if let Some(score) = improved {
                 self.keep_best(step, score)?;
+            }
+            if let Some(reason) = stopped_early {
+                if !step.is_multiple_of(self.cadence.sample_every) && !stopping {
+                    let grid = self.variant.sample_grid();
+                    self.emit(step, Event::Samples { step, grid })?;
+                }
+                self.emit(
+                    step,
+                    Event::Stopped {
+                        step,
+                        reason: reason.clone(),
+                    },
+                )?;
+                return Ok(Outcome::Stopped { step, reason });
             }
             if stopping && step < total {
                 self.emit(step, Event::Interrupted { step })?;
@@ -210,15 +259,16 @@ impl Runner<'_> {
         Ok(Outcome::Finished { steps: total })
     }
 
-    /// Scores the generator; returns the primary score when it beats `best`.
+    /// Scores the generator; returns the primary score when it beats
+    /// `best`, and all the scores.
     fn evaluate(
         &mut self,
         step: u64,
         samples: usize,
         best: &mut Option<f64>,
-    ) -> Result<Option<f64>> {
+    ) -> Result<(Option<f64>, Vec<Scalar>)> {
         let Some(scorer) = self.scorer.as_mut() else {
-            return Ok(None);
+            return Ok((None, Vec::new()));
         };
         // The same noise at every evaluation, so that curves show the model, not the draw.
         let (pixels, labels) =
@@ -230,13 +280,19 @@ impl Runner<'_> {
             .primary()
             .and_then(|p| scores.iter().find(|s| s.name == p))
             .map(|s| s.value);
-        self.emit(step, Event::Eval { step, scores })?;
+        self.emit(
+            step,
+            Event::Eval {
+                step,
+                scores: scores.clone(),
+            },
+        )?;
         match primary {
             Some(score) if score.is_finite() && best.is_none_or(|b| score < b) => {
                 *best = Some(score);
-                Ok(Some(score))
+                Ok((Some(score), scores))
             }
-            _ => Ok(None),
+            _ => Ok((None, scores)),
         }
     }
 
@@ -428,6 +484,7 @@ mod tests {
             sinks: vec![sink],
             stop: Arc::new(AtomicBool::new(stop)),
             scorer: None,
+            early_stop: None,
         }
     }
 
@@ -476,6 +533,59 @@ mod tests {
         assert_eq!(checkpoint_step(&best), Some(8));
         assert_eq!(std::fs::read_to_string(best.join("steps")).unwrap(), "8");
         assert_eq!(best_score(dir.path()), Some(2.5));
+    }
+
+    /// Stops when the FID is above a bar.
+    struct Above(f64);
+
+    impl EarlyStop for Above {
+        fn check(
+            &mut self,
+            step: u64,
+            scores: &[Scalar],
+        ) -> std::result::Result<Option<String>, SinkError> {
+            let fid = scores.iter().find(|s| s.name == "fid").unwrap().value;
+            Ok((fid > self.0).then(|| format!("fid {fid} at step {step}")))
+        }
+    }
+
+    #[test]
+    fn the_stopping_rule_ends_a_run_with_a_checkpoint_and_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MemorySink::default();
+        let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
+        r.cadence.eval = Some((2, 5));
+        r.scorer = Some(Box::new(Sequence(vec![5.0, 3.0, 4.0, 2.5, 9.0])));
+        r.early_stop = Some(Box::new(Above(3.5)));
+        let outcome = r.run(0).unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::Stopped {
+                step: 2,
+                reason: "fid 5 at step 2".into()
+            }
+        );
+        assert_eq!(last_checkpoint(dir.path()).map(|c| c.1), Some(2));
+        assert!(
+            sink.events
+                .iter()
+                .any(|e| matches!(e, Event::Samples { step: 2, .. }))
+        );
+        assert!(matches!(
+            sink.events.last(),
+            Some(Event::Stopped { step: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn the_stopping_rule_never_ends_the_last_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MemorySink::default();
+        let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
+        r.cadence.eval = Some((5, 5));
+        r.scorer = Some(Box::new(Sequence(vec![1.0, 9.0])));
+        r.early_stop = Some(Box::new(Above(3.5)));
+        assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
     }
 
     #[test]

@@ -11,6 +11,69 @@ use crate::metrics::{self, Features, Gaussian, KidOptions};
 use crate::runner::Scorer;
 use crate::spec::Metric;
 
+/// A score that can rank runs (a sweep's `score`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rankable {
+    pub name: &'static str,
+    /// The metric of an `eval` section that produces it (`None`: conditional runs always get it).
+    pub needs: Option<Metric>,
+    pub lower_is_better: bool,
+}
+
+/// Every score a sweep can rank by.
+pub const RANKABLE: &[Rankable] = &[
+    Rankable {
+        name: "fid",
+        needs: Some(Metric::Fid),
+        lower_is_better: true,
+    },
+    Rankable {
+        name: "kid",
+        needs: Some(Metric::Kid),
+        lower_is_better: true,
+    },
+    Rankable {
+        name: "is",
+        needs: Some(Metric::Is),
+        lower_is_better: false,
+    },
+    Rankable {
+        name: "coverage_kl",
+        needs: Some(Metric::Coverage),
+        lower_is_better: true,
+    },
+    Rankable {
+        name: "classes_covered",
+        needs: Some(Metric::Coverage),
+        lower_is_better: false,
+    },
+    Rankable {
+        name: "precision",
+        needs: Some(Metric::PrecisionRecall),
+        lower_is_better: false,
+    },
+    Rankable {
+        name: "recall",
+        needs: Some(Metric::PrecisionRecall),
+        lower_is_better: false,
+    },
+    Rankable {
+        name: "cond_acc",
+        needs: None,
+        lower_is_better: false,
+    },
+    Rankable {
+        name: "intra_fid_mean",
+        needs: None,
+        lower_is_better: true,
+    },
+];
+
+/// The rankable score called `name`.
+pub fn rankable(name: &str) -> Option<Rankable> {
+    RANKABLE.iter().copied().find(|r| r.name == name)
+}
+
 /// Evaluator outputs of the reference images.
 pub struct Reference {
     features: Vec<f32>,

@@ -112,6 +112,11 @@ impl Sink for TrackerSink<'_> {
                 self.tracker
                     .set_status(&run, RunStatus::Failed, Some(reason))?;
             }
+            Event::Stopped { reason, .. } => {
+                self.flush()?;
+                self.tracker
+                    .set_status(&run, RunStatus::Stopped, Some(reason))?;
+            }
             Event::Interrupted { step } => {
                 self.flush()?;
                 let reason = format!(
@@ -179,7 +184,10 @@ impl Sink for ProgressSink {
                 self.bar.set_message(msg);
                 self.bar.set_position(*step);
             }
-            Event::Finished { .. } | Event::Failed { .. } | Event::Interrupted { .. } => {
+            Event::Finished { .. }
+            | Event::Failed { .. }
+            | Event::Interrupted { .. }
+            | Event::Stopped { .. } => {
                 self.bar.finish();
             }
             Event::Eval { scores, .. } => {

@@ -97,6 +97,47 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, key)
     );
     ",
+    // 2: a `stopped` status (ended early by a sweep's stopping rule) and the
+    // sweeps table. SQLite cannot change a CHECK constraint in place, so
+    // `runs` is rebuilt (foreign keys are off while migrating).
+    "
+    CREATE TABLE runs_new (
+        id            TEXT PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+        name          TEXT NOT NULL,
+        variant       TEXT NOT NULL,
+        status        TEXT NOT NULL
+                      CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'stopped')),
+        status_reason TEXT,
+        spec_text     TEXT NOT NULL,
+        spec_hash     TEXT NOT NULL,
+        seed          INTEGER NOT NULL,
+        device        TEXT NOT NULL,
+        code_version  TEXT NOT NULL,
+        host          TEXT NOT NULL,
+        run_dir       TEXT NOT NULL,
+        total_steps   INTEGER NOT NULL,
+        steps_done    INTEGER NOT NULL DEFAULT 0,
+        started_at    REAL NOT NULL,
+        ended_at      REAL,
+        sweep_id      TEXT
+    );
+    INSERT INTO runs_new SELECT * FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_new RENAME TO runs;
+    CREATE INDEX runs_experiment ON runs(experiment_id);
+    CREATE INDEX runs_spec_hash ON runs(spec_hash);
+    CREATE INDEX runs_sweep ON runs(sweep_id);
+    CREATE TABLE sweeps (
+        id         TEXT PRIMARY KEY,
+        spec_text  TEXT NOT NULL,
+        score      TEXT NOT NULL,
+        goal       TEXT NOT NULL CHECK (goal IN ('min', 'max')),
+        stopping   TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    ",
 ];
 
 /// How long a writer waits for another one before giving up.
@@ -144,7 +185,9 @@ pub enum TrackerError {
         query: String,
         candidates: Vec<String>,
     },
-    #[error("unknown run status '{0}' (expected running, finished, failed or interrupted)")]
+    #[error(
+        "unknown run status '{0}' (expected running, finished, failed, interrupted or stopped)"
+    )]
     InvalidStatus(String),
 }
 
@@ -173,6 +216,8 @@ pub enum RunStatus {
     Finished,
     Failed,
     Interrupted,
+    /// Ended early by a sweep's stopping rule (final: a rerun of the sweep skips it).
+    Stopped,
 }
 
 impl RunStatus {
@@ -182,6 +227,7 @@ impl RunStatus {
             Self::Finished => "finished",
             Self::Failed => "failed",
             Self::Interrupted => "interrupted",
+            Self::Stopped => "stopped",
         }
     }
 }
@@ -195,6 +241,7 @@ impl FromStr for RunStatus {
             "finished" => Ok(Self::Finished),
             "failed" => Ok(Self::Failed),
             "interrupted" => Ok(Self::Interrupted),
+            "stopped" => Ok(Self::Stopped),
             _ => Err(TrackerError::InvalidStatus(s.to_string())),
         }
     }
@@ -279,6 +326,23 @@ pub struct Artifact {
     /// Relative to the run folder.
     pub path: String,
     pub created_at: f64,
+}
+
+/// A sweep as registered by `gan-lab sweep`: its spec and how its runs are ranked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// The sweep's name, which is its id: rerunning a sweep continues it.
+    pub id: String,
+    /// The sweep spec as written.
+    pub spec_text: String,
+    /// The metric that ranks runs, such as `fid`.
+    pub score: String,
+    /// Whether a lower score is better.
+    pub lower_is_better: bool,
+    /// The early-stopping rule as JSON, if the sweep has one.
+    pub stopping: Option<String>,
+    pub created_at: f64,
+    pub updated_at: f64,
 }
 
 /// Which runs [`Tracker::list_runs`] returns; `Default` lists them all.
@@ -388,9 +452,13 @@ impl Tracker {
         tracker.enable_wal()?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(tracker.err("setting synchronous=NORMAL"))?;
+        // Migrations rebuild tables, which must not cascade deletes: keys go
+        // on after (the bundled SQLite turns them on by default).
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(tracker.err("disabling foreign keys for migrations"))?;
+        tracker.migrate()?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(tracker.err("enabling foreign keys"))?;
-        tracker.migrate()?;
         Ok(tracker)
     }
 
@@ -732,6 +800,70 @@ impl Tracker {
         )
     }
 
+    /// Registers a sweep, or updates its spec and ranking if it exists.
+    pub fn upsert_sweep(&self, sweep: &SweepRecord) -> Result<()> {
+        self.write(&format!("registering sweep '{}'", sweep.id), |tx| {
+            tx.execute(
+                "INSERT INTO sweeps (id, spec_text, score, goal, stopping, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (id) DO UPDATE SET spec_text = ?2, score = ?3, goal = ?4,
+                                                stopping = ?5, updated_at = ?6",
+                params![
+                    sweep.id,
+                    sweep.spec_text,
+                    sweep.score,
+                    if sweep.lower_is_better { "min" } else { "max" },
+                    sweep.stopping,
+                    now(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The sweep called `id`, if it was registered.
+    pub fn sweep(&self, id: &str) -> Result<Option<SweepRecord>> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, spec_text, score, goal, stopping, created_at, updated_at
+                 FROM sweeps WHERE id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([id], |row| {
+                    Ok(SweepRecord {
+                        id: row.get(0)?,
+                        spec_text: row.get(1)?,
+                        score: row.get(2)?,
+                        lower_is_better: row.get::<_, String>(3)? == "min",
+                        stopping: row.get(4)?,
+                        created_at: row.get(5)?,
+                        updated_at: row.get(6)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(self.err(format!("reading sweep '{id}'")))
+    }
+
+    /// The finite values of metric `key` at exactly `step` in the runs of
+    /// sweep `sweep`, leaving out run `except`.
+    pub fn sweep_values_at(
+        &self,
+        sweep: &str,
+        key: &str,
+        step: u64,
+        except: &str,
+    ) -> Result<Vec<f64>> {
+        self.query(
+            &format!("reading {key} at step {step} in sweep '{sweep}'"),
+            "SELECT m.value FROM metrics m JOIN runs r ON r.id = m.run_id
+             WHERE r.sweep_id = ?1 AND m.key = ?2 AND m.step = ?3 AND r.id != ?4
+               AND m.value IS NOT NULL",
+            params![sweep, key, step, except],
+            |row| row.get(0),
+        )
+    }
+
     /// The runs of a spec (by its hash), newest first.
     pub fn find_runs_by_spec_hash(&self, hash: &str) -> Result<Vec<RunRecord>> {
         let sql =
@@ -916,12 +1048,98 @@ mod tests {
         let path = dir.path().join("nested/folder/runs.db");
         let t = Tracker::open(&path).unwrap();
         assert_eq!(user_version(&t), MIGRATIONS.len() as i64);
-        assert_eq!(user_version(&t), 1);
+        assert_eq!(user_version(&t), 2);
         let id = t.create_run(&new_run("e", "a")).unwrap();
         drop(t);
         let t = Tracker::open(&path).unwrap();
-        assert_eq!(user_version(&t), 1);
+        assert_eq!(user_version(&t), 2);
         assert_eq!(t.run(&id).unwrap().name, "a");
+    }
+
+    #[test]
+    fn migrates_a_version_1_database_keeping_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO experiments VALUES (1, 'e', 0);
+                 INSERT INTO runs (id, experiment_id, name, variant, status, spec_text, spec_hash,
+                                   seed, device, code_version, host, run_dir, total_steps,
+                                   started_at)
+                 VALUES ('00000000000000aa', 1, 'old', 'vanilla', 'finished', 's', 'h', 1,
+                         'flex', 'v', 'host', 'aa', 10, 0);
+                 INSERT INTO params VALUES ('00000000000000aa', 'train.lr_d', '0.0002');
+                 INSERT INTO metrics VALUES ('00000000000000aa', 'fid', 10, 250.0, 0);",
+            )
+            .unwrap();
+        }
+        let t = Tracker::open(&path).unwrap();
+        assert_eq!(user_version(&t), MIGRATIONS.len() as i64);
+        let run = t.run("old").unwrap();
+        assert_eq!(run.status, RunStatus::Finished);
+        assert_eq!(t.params(&run.id).unwrap().len(), 1);
+        assert_eq!(t.metric_series(&run.id, "fid").unwrap().len(), 1);
+        t.set_status(&run.id, RunStatus::Stopped, Some("early stop"))
+            .unwrap();
+        assert_eq!(t.run("old").unwrap().status, RunStatus::Stopped);
+        let problems: i64 = t
+            .conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(problems, 0);
+        // The foreign keys still hold after the rebuild.
+        assert!(
+            t.log_params("ffffffffffffffff", &[("a".into(), "b".into())])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn sweeps_are_registered_and_compared_at_a_step() {
+        let t = Tracker::open_in_memory().unwrap();
+        let mut record = SweepRecord {
+            id: "lr".into(),
+            spec_text: "(..)".into(),
+            score: "fid".into(),
+            lower_is_better: true,
+            stopping: None,
+            created_at: 0.0,
+            updated_at: 0.0,
+        };
+        t.upsert_sweep(&record).unwrap();
+        record.score = "is".into();
+        record.lower_is_better = false;
+        t.upsert_sweep(&record).unwrap();
+        let stored = t.sweep("lr").unwrap().unwrap();
+        assert_eq!(
+            (stored.score.as_str(), stored.lower_is_better),
+            ("is", false)
+        );
+        assert!(t.sweep("other").unwrap().is_none());
+
+        let mut ids = Vec::new();
+        for (i, fid) in [300.0, 200.0, f64::NAN].into_iter().enumerate() {
+            let mut new = new_run("e", &format!("r{i}"));
+            new.sweep_id = Some("lr".into());
+            let id = t.create_run(&new).unwrap();
+            t.log_metrics(&id, &[point("fid", 100, fid), point("fid", 200, 1.0)])
+                .unwrap();
+            ids.push(id);
+        }
+        let outsider = t.create_run(&new_run("e", "outside")).unwrap();
+        t.log_metrics(&outsider, &[point("fid", 100, 5.0)]).unwrap();
+        let mut values = t.sweep_values_at("lr", "fid", 100, &ids[0]).unwrap();
+        values.sort_by(f64::total_cmp);
+        assert_eq!(values, vec![200.0]);
+        assert_eq!(
+            t.sweep_values_at("lr", "fid", 100, "none").unwrap().len(),
+            2
+        );
     }
 
     #[test]
@@ -963,7 +1181,7 @@ mod tests {
                 err,
                 TrackerError::NewerSchema {
                     found: 7,
-                    known: 1,
+                    known: 2,
                     ..
                 }
             ),
@@ -971,7 +1189,7 @@ mod tests {
         );
         let msg = err.to_string();
         assert!(
-            msg.contains("was written by a newer gan-lab (schema 7, this build knows 1)"),
+            msg.contains("was written by a newer gan-lab (schema 7, this build knows 2)"),
             "{msg}"
         );
         assert!(msg.contains("runs.db"), "{msg}");
@@ -1152,6 +1370,7 @@ mod tests {
             RunStatus::Finished,
             RunStatus::Failed,
             RunStatus::Interrupted,
+            RunStatus::Stopped,
         ] {
             assert_eq!(s.as_str().parse::<RunStatus>().unwrap(), s);
             assert_eq!(s.to_string(), s.as_str());

@@ -5,4 +5,5 @@ mod common;
 mod conditional;
 mod evaluation;
 mod report;
+mod sweep;
 mod training;

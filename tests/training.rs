@@ -125,11 +125,11 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
     let data = fake_data(dir.path(), 120);
     let spec = tiny_spec(dir.path(), "det", "Mlp", "NonSaturating", 4);
 
-    let a = app::run(&context(dir.path(), &data, false), &spec, &[]).unwrap();
-    let b = app::run(&context(dir.path(), &data, false), &spec, &[]).unwrap();
+    let a = app::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
+    let b = app::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
     assert_eq!(a.outcome, Outcome::Finished { steps: 4 });
     // Stop requested before the first step: the run stops after step 1 with a checkpoint.
-    let c = app::run(&context(dir.path(), &data, true), &spec, &[]).unwrap();
+    let c = app::run(&context(dir.path(), &data, true), &spec, &[], None).unwrap();
     assert_eq!(c.outcome, Outcome::Interrupted { step: 1 });
 
     let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
@@ -188,7 +188,8 @@ fn every_loss_and_architecture_trains() {
                 "variant.d_steps=2".to_string(),
                 "variant.g_steps=2".to_string(),
             ];
-            let report = app::run(&context(dir.path(), &data, false), &spec, &overrides).unwrap();
+            let report =
+                app::run(&context(dir.path(), &data, false), &spec, &overrides, None).unwrap();
             assert_eq!(report.outcome, Outcome::Finished { steps: 2 }, "{name}");
         }
     }

@@ -1,0 +1,368 @@
+//! `gan-lab sweep`: many runs from one sweep spec, trained in parallel
+//! processes, tracked under one sweep id, resumable.
+//!
+//! The flow: [`spec`] expands the file into planned runs; [`plan`] matches
+//! them with the database (by configuration hash) to decide what each needs;
+//! [`pool`] runs `gan-lab run ... --sweep ID` or `gan-lab resume RUN` child
+//! processes; [`rank`] orders the configurations for the summary. Each run
+//! applies the [`stopping`] rule itself, reading the other runs' scores from
+//! the shared database.
+
+pub mod plan;
+pub mod pool;
+pub mod rank;
+pub mod spec;
+pub mod stopping;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::app::{AppError, Context, Result, table};
+use crate::tracker::{RunRecord, RunStatus, SweepRecord, Tracker};
+use plan::{Action, Step};
+use spec::Sweep;
+
+/// How `gan-lab sweep` runs.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Runs trained at once.
+    pub jobs: usize,
+    /// Print the plan only.
+    pub dry_run: bool,
+    /// Start failed runs again.
+    pub retry_failed: bool,
+}
+
+/// How a sweep invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepOutcome {
+    /// Every run is done (finished or stopped early), or the plan was printed.
+    Complete,
+    /// Some runs failed, are still running elsewhere, or were never started.
+    Incomplete,
+    /// Stopped by Ctrl-C; running children were checkpointed.
+    Interrupted,
+}
+
+/// `gan-lab sweep SPEC`: plans, trains what is missing, and summarises.
+pub fn sweep(
+    ctx: &Context,
+    path: &Path,
+    options: &SweepOptions,
+    out: &mut dyn Write,
+) -> Result<SweepOutcome> {
+    let sweep = spec::load(path)?;
+    let tracker = Tracker::open(&ctx.db)?;
+    let steps = plan::plan(&tracker, &sweep, options.retry_failed)?;
+    let name = &sweep.spec.name;
+    let io = |source| AppError::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
+    };
+    writeln!(out, "{}", headline(&sweep, &steps)).map_err(io)?;
+    if options.dry_run {
+        write!(out, "{}", plan_table(&sweep, &steps)).map_err(io)?;
+        writeln!(out, "dry run: nothing was trained or recorded").map_err(io)?;
+        return Ok(SweepOutcome::Complete);
+    }
+    tracker.upsert_sweep(&SweepRecord {
+        id: name.clone(),
+        spec_text: sweep.text.clone(),
+        score: sweep.spec.score.clone(),
+        lower_is_better: sweep.lower_is_better,
+        stopping: sweep
+            .spec
+            .stopping
+            .as_ref()
+            .map(|r| serde_json::to_string(r).expect("a rule serialises")),
+        created_at: 0.0,
+        updated_at: 0.0,
+    })?;
+
+    let logs = crate::app::db_folder(&ctx.db).join("sweeps").join(name);
+    let jobs: Vec<pool::Job> = steps
+        .iter()
+        .filter(|s| s.action.needs_work())
+        .map(|s| pool::Job {
+            index: s.run.index,
+            args: child_args(ctx, &sweep, s),
+            log: logs.join(format!("run-{:03}.log", s.run.index)),
+        })
+        .collect();
+    if !jobs.is_empty() {
+        crate::app::ensure_evaluator(ctx)?;
+        writeln!(
+            out,
+            "training {} run(s), {} at a time; logs in {}",
+            jobs.len(),
+            options.jobs.max(1),
+            logs.display()
+        )
+        .map_err(io)?;
+    }
+    let program = std::env::current_exe().map_err(|source| AppError::Io {
+        path: PathBuf::from("<the gan-lab executable>"),
+        source,
+    })?;
+    let mut observer = Printer {
+        out,
+        tracker: &tracker,
+        sweep: &sweep,
+        total: jobs.len(),
+        done: 0,
+    };
+    let left = pool::run(&program, jobs, options.jobs, &ctx.stop, &mut observer);
+
+    let steps = plan::plan(&tracker, &sweep, false)?;
+    write!(out, "\n{}", summary(&tracker, &sweep, &steps)?).map_err(io)?;
+    let interrupted = ctx.stop.load(std::sync::atomic::Ordering::SeqCst);
+    if interrupted {
+        writeln!(
+            out,
+            "interrupted: {} run(s) not started; run the same command again to continue",
+            left.len()
+        )
+        .map_err(io)?;
+        return Ok(SweepOutcome::Interrupted);
+    }
+    let complete = steps.iter().all(|s| s.action == Action::Done);
+    Ok(if complete {
+        SweepOutcome::Complete
+    } else {
+        SweepOutcome::Incomplete
+    })
+}
+
+/// The arguments of the child process for one step.
+fn child_args(ctx: &Context, sweep: &Sweep, step: &Step) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--quiet".into(), "--db".into(), ctx.db.clone().into()];
+    if let Some(dir) = &ctx.data_dir {
+        args.extend(["--data-dir".into(), dir.clone().into()]);
+    }
+    args.extend(["--cache-dir".into(), ctx.cache.clone().into()]);
+    match (&step.action, &step.record) {
+        (Action::Resume, Some(record)) => {
+            args.extend(["resume".into(), record.id.clone().into()]);
+        }
+        _ => {
+            args.extend(["run".into(), sweep.base.clone().into()]);
+            for o in &step.run.overrides {
+                args.extend(["--set".into(), o.into()]);
+            }
+            args.extend(["--sweep".into(), sweep.spec.name.clone().into()]);
+            args.extend(["--device".into(), ctx.device.to_string().into()]);
+        }
+    }
+    args
+}
+
+/// `sweep 'lr': 8 runs (4 configurations x 2 seeds): 6 to train, 2 done`.
+fn headline(sweep: &Sweep, steps: &[Step]) -> String {
+    let configs = sweep
+        .runs
+        .iter()
+        .map(|r| r.config)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let seeds = sweep.runs.len() / configs.max(1);
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for step in steps {
+        let label = match &step.action {
+            Action::Train => "to train",
+            Action::Resume => "to resume",
+            Action::Done => "done",
+            Action::Busy { .. } => "running elsewhere",
+            Action::Failed => "failed (use --retry-failed to rerun)",
+        };
+        match counts.iter_mut().find(|(l, _)| l == label) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((label.to_string(), 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+    format!(
+        "sweep '{}' from {}: {} runs ({configs} configurations x {seeds} seeds), ranked by {} ({}): {}",
+        sweep.spec.name,
+        sweep.base.display(),
+        sweep.runs.len(),
+        sweep.spec.score,
+        if sweep.lower_is_better {
+            "lower is better"
+        } else {
+            "higher is better"
+        },
+        counts.join(", ")
+    )
+}
+
+/// The swept paths, in order (the columns of the tables).
+fn swept_keys(sweep: &Sweep) -> Vec<String> {
+    sweep
+        .runs
+        .first()
+        .map(|r| r.values.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// The dry-run table: every run with its values, seed and action.
+fn plan_table(sweep: &Sweep, steps: &[Step]) -> String {
+    let keys = swept_keys(sweep);
+    let mut header = vec!["#".to_string(), "CONFIG".into()];
+    header.extend(keys.iter().cloned());
+    header.extend(["SEED".into(), "ACTION".into(), "RUN".into()]);
+    let mut rows = vec![header];
+    for step in steps {
+        let mut row = vec![step.run.index.to_string(), step.run.config.to_string()];
+        row.extend(step.run.values.iter().map(|(_, v)| v.clone()));
+        row.push(step.run.seed.to_string());
+        row.push(step.action.label());
+        row.push(
+            step.record
+                .as_ref()
+                .map_or_else(|| "-".into(), |r| r.id.clone()),
+        );
+        rows.push(row);
+    }
+    table(&rows)
+}
+
+/// The final score of a run: its value at the last evaluation.
+pub fn final_score(tracker: &Tracker, run: &RunRecord, score: &str) -> Result<Option<f64>> {
+    Ok(tracker
+        .latest_metrics(&run.id)?
+        .into_iter()
+        .find(|m| m.key == score)
+        .map(|m| m.value))
+}
+
+/// The end-of-sweep table: configurations ranked by mean score over seeds.
+fn summary(tracker: &Tracker, sweep: &Sweep, steps: &[Step]) -> Result<String> {
+    let mut scores = Vec::new();
+    for step in steps {
+        let (status, score) = match &step.record {
+            Some(r) => (r.status, final_score(tracker, r, &sweep.spec.score)?),
+            None => (RunStatus::Interrupted, None),
+        };
+        scores.push(rank::RunScore {
+            values: step.run.values.clone(),
+            status,
+            score,
+        });
+    }
+    let ranked = rank::rank(&scores, sweep.lower_is_better);
+    let keys = swept_keys(sweep);
+    let mut header = vec!["RANK".to_string()];
+    header.extend(keys.iter().cloned());
+    header.extend([
+        "RUNS".into(),
+        format!("{} (MEAN ± STD)", sweep.spec.score.to_uppercase()),
+    ]);
+    let mut rows = vec![header];
+    for (i, c) in ranked.iter().enumerate() {
+        let mut row = vec![(i + 1).to_string()];
+        row.extend(c.values.iter().map(|(_, v)| v.clone()));
+        let mut runs = format!("{}/{} finished", c.finished, c.runs);
+        if c.stopped > 0 {
+            runs += &format!(", {} stopped", c.stopped);
+        }
+        row.push(runs);
+        row.push(match (c.mean, c.std) {
+            (Some(m), Some(s)) => format!("{m:.4} ± {s:.4} ({} scored)", c.scored),
+            _ => "-".into(),
+        });
+        rows.push(row);
+    }
+    let mut text = format!(
+        "Configurations of sweep '{}', best first\n",
+        sweep.spec.name
+    );
+    text += &table(&rows);
+    if let Some(best) = ranked.first().filter(|c| c.mean.is_some()) {
+        let values: Vec<String> = best
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        text += &format!(
+            "best configuration: {} ({} {:.4} ± {:.4} over {} run(s))\n",
+            if values.is_empty() {
+                "the base spec".to_string()
+            } else {
+                values.join(" ")
+            },
+            sweep.spec.score,
+            best.mean.unwrap_or(f64::NAN),
+            best.std.unwrap_or(f64::NAN),
+            best.scored
+        );
+    }
+    text += &format!("report: gan-lab report --sweep {}\n", sweep.spec.name);
+    Ok(text)
+}
+
+/// Prints a line as each child starts and ends.
+struct Printer<'a> {
+    out: &'a mut dyn Write,
+    tracker: &'a Tracker,
+    sweep: &'a Sweep,
+    total: usize,
+    done: usize,
+}
+
+impl pool::Observer for Printer<'_> {
+    fn started(&mut self, job: &pool::Job, pid: u32) {
+        let run = &self.sweep.runs[job.index];
+        let _ = writeln!(self.out, "  start  {} (pid {pid})", run.spec.name);
+    }
+
+    fn ended(&mut self, ended: &pool::Ended) {
+        self.done += 1;
+        let run = &self.sweep.runs[ended.index];
+        let record = plan::latest(self.tracker, &self.sweep.spec.name, &run.spec.hash())
+            .ok()
+            .flatten();
+        let how = match (&ended.spawn_error, &record) {
+            (Some(e), _) => format!("could not start: {e}"),
+            (None, Some(r)) => {
+                let score = final_score(self.tracker, r, &self.sweep.spec.score)
+                    .ok()
+                    .flatten()
+                    .map_or_else(String::new, |s| {
+                        format!(", {} {s:.4}", self.sweep.spec.score)
+                    });
+                match r.status {
+                    RunStatus::Failed => format!(
+                        "failed: {}; log: {}",
+                        r.status_reason.as_deref().unwrap_or("see the log"),
+                        ended.log.display()
+                    ),
+                    RunStatus::Running => format!(
+                        "exited ({}) without recording an end; log: {}",
+                        exit_text(ended.status),
+                        ended.log.display()
+                    ),
+                    status => format!("{status} at step {}{score}", r.steps_done),
+                }
+            }
+            (None, None) => format!(
+                "exited ({}) before recording a run; log: {}",
+                exit_text(ended.status),
+                ended.log.display()
+            ),
+        };
+        let _ = writeln!(
+            self.out,
+            "  [{}/{}] {} in {:.0} s: {how}",
+            self.done, self.total, run.spec.name, ended.seconds
+        );
+    }
+}
+
+fn exit_text(status: Option<std::process::ExitStatus>) -> String {
+    match status {
+        Some(s) => s.to_string(),
+        None => "unknown status".into(),
+    }
+}

@@ -1,0 +1,206 @@
+//! What each run of a sweep needs, from what the database already holds:
+//! runs are matched by configuration hash (the spec hash) within the sweep.
+
+use crate::sweep::spec::{PlannedRun, Sweep};
+use crate::tracker::{RunRecord, RunStatus, Tracker, TrackerError};
+
+/// What to do for one planned run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// No run yet (or a failed one with `--retry-failed`): start one.
+    Train,
+    /// An interrupted run, or one whose process died: continue it from its checkpoint.
+    Resume,
+    /// Finished or stopped early: nothing to do.
+    Done,
+    /// Still training in another live process.
+    Busy { pid: u32 },
+    /// Failed before; left alone unless `--retry-failed`.
+    Failed,
+}
+
+impl Action {
+    pub fn label(&self) -> String {
+        match self {
+            Action::Train => "train".into(),
+            Action::Resume => "resume".into(),
+            Action::Done => "done".into(),
+            Action::Busy { pid } => format!("running (pid {pid})"),
+            Action::Failed => "failed (skipped)".into(),
+        }
+    }
+
+    /// Whether this sweep invocation starts a process for it.
+    pub fn needs_work(&self) -> bool {
+        matches!(self, Action::Train | Action::Resume)
+    }
+}
+
+/// A planned run with its latest record in the database and the action.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    pub run: &'a PlannedRun,
+    pub record: Option<RunRecord>,
+    pub action: Action,
+}
+
+/// The plan for every run of `sweep`.
+pub fn plan<'a>(
+    tracker: &Tracker,
+    sweep: &'a Sweep,
+    retry_failed: bool,
+) -> Result<Vec<Step<'a>>, TrackerError> {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    sweep
+        .runs
+        .iter()
+        .map(|run| {
+            let record = latest(tracker, &sweep.spec.name, &run.spec.hash())?;
+            let action = match &record {
+                None => Action::Train,
+                Some(r) => decide(r, retry_failed, live_pid(tracker, r, &host)?),
+            };
+            Ok(Step {
+                run,
+                record,
+                action,
+            })
+        })
+        .collect()
+}
+
+/// The newest run of this configuration in the sweep.
+pub fn latest(
+    tracker: &Tracker,
+    sweep: &str,
+    hash: &str,
+) -> Result<Option<RunRecord>, TrackerError> {
+    Ok(tracker
+        .find_runs_by_spec_hash(hash)?
+        .into_iter()
+        .find(|r| r.sweep_id.as_deref() == Some(sweep)))
+}
+
+/// The action for an existing run; `live_pid` is its process if it is still alive.
+pub fn decide(record: &RunRecord, retry_failed: bool, live_pid: Option<u32>) -> Action {
+    match record.status {
+        RunStatus::Finished | RunStatus::Stopped => Action::Done,
+        RunStatus::Interrupted => Action::Resume,
+        RunStatus::Running => match live_pid {
+            Some(pid) => Action::Busy { pid },
+            None => Action::Resume,
+        },
+        RunStatus::Failed if retry_failed => Action::Train,
+        RunStatus::Failed => Action::Failed,
+    }
+}
+
+/// The process of a `running` run, if it runs on this host and is alive.
+fn live_pid(
+    tracker: &Tracker,
+    record: &RunRecord,
+    host: &str,
+) -> Result<Option<u32>, TrackerError> {
+    if record.status != RunStatus::Running {
+        return Ok(None);
+    }
+    let pid = tracker
+        .tags(&record.id)?
+        .into_iter()
+        .find(|(k, _)| k == "pid")
+        .and_then(|(_, v)| v.parse::<u32>().ok());
+    Ok(match pid {
+        // Another host's run cannot be checked: take it as alive.
+        Some(pid) if record.host != host => Some(pid),
+        Some(pid) if process_alive(pid) => Some(pid),
+        _ => None,
+    })
+}
+
+/// Whether process `pid` exists and is not a zombie (an orphaned zombie
+/// may never be reaped in a container without an init process).
+#[cfg(target_os = "linux")]
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X') | None)
+}
+
+/// Whether process `pid` exists.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence and permission without sending anything.
+    // SAFETY: kill with signal 0 has no effect on the target.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+pub fn process_alive(_pid: u32) -> bool {
+    // Without a way to check, a `running` run is taken as alive.
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: RunStatus) -> RunRecord {
+        RunRecord {
+            id: "r".into(),
+            experiment_id: 1,
+            experiment: "e".into(),
+            name: "n".into(),
+            variant: "vanilla".into(),
+            status,
+            status_reason: None,
+            spec_text: String::new(),
+            spec_hash: "h".into(),
+            seed: 1,
+            device: "flex".into(),
+            code_version: "t".into(),
+            host: "h".into(),
+            run_dir: "r".into(),
+            total_steps: 10,
+            steps_done: 0,
+            started_at: 0.0,
+            ended_at: None,
+            sweep_id: Some("s".into()),
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_actions() {
+        use RunStatus::*;
+        assert_eq!(decide(&record(Finished), false, None), Action::Done);
+        assert_eq!(decide(&record(Stopped), true, None), Action::Done);
+        assert_eq!(decide(&record(Interrupted), false, None), Action::Resume);
+        assert_eq!(decide(&record(Running), false, None), Action::Resume);
+        assert_eq!(
+            decide(&record(Running), false, Some(7)),
+            Action::Busy { pid: 7 }
+        );
+        assert_eq!(decide(&record(Failed), false, None), Action::Failed);
+        assert_eq!(decide(&record(Failed), true, None), Action::Train);
+    }
+
+    #[test]
+    fn live_zombie_and_reaped_processes() {
+        assert!(process_alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Not yet waited for: a zombie, which counts as dead.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!process_alive(pid));
+        child.wait().unwrap();
+        assert!(!process_alive(pid));
+    }
+}

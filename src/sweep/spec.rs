@@ -1,0 +1,525 @@
+//! Sweep specs: a base experiment plus the parameters to vary, expanded into
+//! the list of runs to train. Nothing is trained or recorded here.
+//!
+//! Parameters are addressed by the same paths as `--set` (`train.lr_d`,
+//! `variant.loss`), and every value goes through the same typed checks as an
+//! override, so a bad path or value is reported at its place in the sweep
+//! file. Expansion is deterministic: the same file gives the same runs, in
+//! the same order, with the same configuration hashes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use ron::extensions::Extensions;
+use ron::value::RawValue;
+use serde::{Deserialize, Serialize};
+
+use crate::scoring;
+use crate::spec::{self, Spec};
+
+/// A sweep, as written in `experiments/sweep-*.ron`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// The sweep's name; it is also its id, so rerunning it continues it.
+    pub name: String,
+    /// The experiment spec every run starts from (relative to the sweep file).
+    pub base: PathBuf,
+    /// Settings applied to every run, as with `--set`.
+    #[serde(default)]
+    pub set: BTreeMap<String, Box<RawValue>>,
+    /// Every combination of these values is a configuration.
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<Box<RawValue>>>,
+    /// Random draws, combined with each grid configuration.
+    #[serde(default)]
+    pub random: Option<RandomSpec>,
+    /// Every configuration runs once per seed (`train.seed`); empty keeps the base's seed.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    /// The evaluation score that ranks configurations, such as `fid`.
+    pub score: String,
+    /// Stop runs whose score trails the others (median rule).
+    #[serde(default)]
+    pub stopping: Option<MedianRule>,
+}
+
+/// Random search: `trials` draws of every parameter in `params`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSpec {
+    pub trials: usize,
+    /// Seed of the draws (not of training).
+    #[serde(default)]
+    pub seed: u64,
+    pub params: BTreeMap<String, Distribution>,
+}
+
+/// Where a random parameter is drawn from.
+#[derive(Deserialize, Debug, Clone)]
+pub enum Distribution {
+    /// Uniform in `[low, high]`.
+    Uniform(f64, f64),
+    /// Uniform in the logarithm, `[low, high]` with `0 < low`: for learning rates.
+    LogUniform(f64, f64),
+    /// An integer in `low..=high`.
+    IntRange(i64, i64),
+    /// One of the listed values.
+    Choice(Vec<Box<RawValue>>),
+}
+
+/// The median stopping rule: after an evaluation at step `s` (from
+/// `after_step` on), a run whose score is worse than the median of the other
+/// runs' scores at `s` stops, provided at least `min_runs` others have one.
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MedianRule {
+    pub after_step: u64,
+    pub min_runs: usize,
+}
+
+impl Default for MedianRule {
+    fn default() -> Self {
+        Self {
+            after_step: 0,
+            min_runs: 3,
+        }
+    }
+}
+
+/// One run of the expanded sweep.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// Position in the sweep, from 0.
+    pub index: usize,
+    /// The configuration (the values without the seed), from 0.
+    pub config: usize,
+    /// The swept values of this configuration, `(path, value)`, without the seed.
+    pub values: Vec<(String, String)>,
+    pub seed: u64,
+    /// The `--set` arguments that turn the base spec into this run's spec.
+    pub overrides: Vec<String>,
+    pub spec: Spec,
+}
+
+/// A sweep ready to run: the spec, its text, the base path and the runs.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub spec: SweepSpec,
+    pub path: PathBuf,
+    pub text: String,
+    /// The base experiment, resolved against the sweep file's folder.
+    pub base: PathBuf,
+    pub runs: Vec<PlannedRun>,
+    /// Whether a lower score is better.
+    pub lower_is_better: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepSpecError {
+    #[error("could not read sweep file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A problem at a place in the sweep file.
+    #[error("{file}:{line}:{col}: {message}")]
+    At {
+        file: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+}
+
+type Result<T, E = SweepSpecError> = std::result::Result<T, E>;
+
+fn ron_options() -> ron::Options {
+    ron::Options::default()
+        .with_default_extension(Extensions::UNWRAP_VARIANT_NEWTYPES | Extensions::IMPLICIT_SOME)
+}
+
+/// Reads a sweep file and expands it into runs.
+pub fn load(path: &Path) -> Result<Sweep> {
+    let text = std::fs::read_to_string(path).map_err(|source| SweepSpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    expand(path, &text)
+}
+
+/// Parses sweep text (from `path`, for messages and the base path) and
+/// expands it into runs.
+pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
+    let at = |offset: usize, message: String| {
+        let (line, col) = line_col(text, offset);
+        SweepSpecError::At {
+            file: path.display().to_string(),
+            line,
+            col,
+            message,
+        }
+    };
+    let spec: SweepSpec = ron_options().from_str(text).map_err(|e| {
+        let (line, col) = (e.span.start.line, e.span.start.col);
+        SweepSpecError::At {
+            file: path.display().to_string(),
+            line,
+            col,
+            message: format!(
+                "{}\n  hint: a sweep names `base`, `score` and what to vary (`grid`, `random`, `seeds`); see experiments/sweep-lr.ron",
+                e.code
+            ),
+        }
+    })?;
+    let field = |name: &str| field_offset(text, name);
+    if spec.name.trim().is_empty() || spec.name.contains(['/', '\\']) {
+        return Err(at(
+            field("name"),
+            format!(
+                "sweep name `{}` is not usable; give a short name without slashes, such as \"sweep-lr\"",
+                spec.name
+            ),
+        ));
+    }
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| spec.base.clone(), |dir| dir.join(&spec.base));
+    let (base_spec, base_source) = spec::load(&base, &[]).map_err(|e| {
+        at(
+            field("base"),
+            format!(
+                "base experiment {}: {e}\n  hint: `base` is relative to the sweep file's folder",
+                base.display()
+            ),
+        )
+    })?;
+
+    // The fixed settings, then each swept value on its own, so an error names one place.
+    let fixed: Vec<String> = spec
+        .set
+        .iter()
+        .map(|(path, value)| format!("{path}={}", raw(value)))
+        .collect();
+    // Fixed settings may depend on each other (steps and eval.every), so
+    // they apply together; an error points at the key it names.
+    let with_fixed =
+        spec::apply_overrides(base_spec.clone(), &fixed, &base_source).map_err(|e| {
+            let message = e.to_string();
+            let place = spec
+                .set
+                .keys()
+                .find(|key| message.contains(key.as_str()))
+                .map_or_else(|| field("set"), |key| key_offset(text, "set", key));
+            at(place, format!("set: {message}"))
+        })?;
+    let check = |section: &str, key: &str, value: &str| {
+        spec::apply_overrides(
+            with_fixed.clone(),
+            &[format!("{key}={value}")],
+            &base_source,
+        )
+        .map(|_| ())
+        .map_err(|e| {
+            at(
+                key_offset(text, section, key),
+                format!("{section} \"{key}\": {e}"),
+            )
+        })
+    };
+    for (key, values) in &spec.grid {
+        if values.is_empty() {
+            return Err(at(
+                key_offset(text, "grid", key),
+                format!("grid \"{key}\" lists no values; list at least one, or remove it"),
+            ));
+        }
+        if key == "train.seed" || key == "name" {
+            return Err(at(
+                key_offset(text, "grid", key),
+                format!("grid \"{key}\" cannot be swept here; list seeds under `seeds`"),
+            ));
+        }
+        for value in values {
+            check("grid", key, raw(value))?;
+        }
+    }
+    let draws = match &spec.random {
+        Some(random) => {
+            if random.trials == 0 || random.params.is_empty() {
+                return Err(at(
+                    field("random"),
+                    "random search needs trials >= 1 and at least one parameter under `params`"
+                        .into(),
+                ));
+            }
+            for (key, dist) in &random.params {
+                if spec.grid.contains_key(key) {
+                    return Err(at(
+                        key_offset(text, "params", key),
+                        format!("\"{key}\" is both in `grid` and in `random`; keep it in one"),
+                    ));
+                }
+                dist.check()
+                    .map_err(|m| at(key_offset(text, "params", key), format!("\"{key}\": {m}")))?;
+                // The bounds (or every choice) must be valid values of the field.
+                for value in dist.examples() {
+                    check("params", key, &value)?;
+                }
+            }
+            (0..random.trials)
+                .map(|trial| random.draw(trial))
+                .collect::<Vec<_>>()
+        }
+        None => vec![Vec::new()],
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(dup) = spec.seeds.iter().find(|s| !seen.insert(**s)) {
+        return Err(at(
+            field("seeds"),
+            format!("seed {dup} is listed twice; each seed once"),
+        ));
+    }
+    let score = scoring::rankable(&spec.score).ok_or_else(|| {
+        at(
+            field("score"),
+            format!(
+                "unknown score `{}`; use one of: {}",
+                spec.score,
+                scoring::RANKABLE
+                    .iter()
+                    .map(|r| r.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    match &with_fixed.eval {
+        None => {
+            return Err(at(
+                field("score"),
+                format!(
+                    "ranking by `{}` needs evaluations, but the base spec has no `eval` section; add one to it, or set it here: set: {{\"eval.every\": 500}}",
+                    spec.score
+                ),
+            ));
+        }
+        Some(eval) => {
+            if let Some(metric) = score.needs
+                && !eval.metrics.contains(&metric)
+            {
+                return Err(at(
+                    field("score"),
+                    format!(
+                        "`{}` comes from the {metric:?} metric, which the base spec's eval.metrics leaves out; add it there",
+                        spec.score
+                    ),
+                ));
+            }
+        }
+    }
+
+    let grid = grid_points(&spec.grid);
+    let seeds: Vec<Option<u64>> = if spec.seeds.is_empty() {
+        vec![None]
+    } else {
+        spec.seeds.iter().copied().map(Some).collect()
+    };
+    let mut runs = Vec::new();
+    let mut config = 0;
+    for point in &grid {
+        for draw in &draws {
+            let values: Vec<(String, String)> = point.iter().chain(draw).cloned().collect();
+            for seed in &seeds {
+                let seed_value = seed.unwrap_or(with_fixed.train.seed);
+                let name = run_name(&spec.name, &values, seed_value);
+                let mut overrides = fixed.clone();
+                overrides.extend(values.iter().map(|(k, v)| format!("{k}={v}")));
+                if let Some(seed) = seed {
+                    overrides.push(format!("train.seed={seed}"));
+                }
+                overrides.push(format!(
+                    "name={}",
+                    serde_json::to_string(&name).expect("a string serialises")
+                ));
+                let run_spec = spec::apply_overrides(base_spec.clone(), &overrides, &base_source)
+                    .map_err(|e| {
+                    at(
+                        field("grid"),
+                        format!("the combination for run `{name}` is not valid: {e}"),
+                    )
+                })?;
+                runs.push(PlannedRun {
+                    index: runs.len(),
+                    config,
+                    values: values.clone(),
+                    seed: seed_value,
+                    overrides,
+                    spec: run_spec,
+                });
+            }
+            config += 1;
+        }
+    }
+    if let Some(rule) = &spec.stopping
+        && rule.min_runs == 0
+    {
+        return Err(at(
+            field("stopping"),
+            "stopping.min_runs is 0; the median of no runs means nothing: use 3 or more".into(),
+        ));
+    }
+    Ok(Sweep {
+        lower_is_better: score.lower_is_better,
+        spec,
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        base,
+        runs,
+    })
+}
+
+/// A value's RON text, as a `--set` value.
+fn raw(value: &RawValue) -> &str {
+    value.get_ron().trim()
+}
+
+/// The grid's combinations, the last key varying fastest.
+fn grid_points(grid: &BTreeMap<String, Vec<Box<RawValue>>>) -> Vec<Vec<(String, String)>> {
+    let mut points = vec![Vec::new()];
+    for (key, values) in grid {
+        points = points
+            .into_iter()
+            .flat_map(|point: Vec<(String, String)>| {
+                values.iter().map(move |v| {
+                    let mut p = point.clone();
+                    p.push((key.clone(), raw(v).to_string()));
+                    p
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// `<sweep> lr_d=0.0001 d_steps=2 seed=1`: the last part of each path.
+fn run_name(sweep: &str, values: &[(String, String)], seed: u64) -> String {
+    let mut name = sweep.to_string();
+    for (key, value) in values {
+        let short = key.rsplit('.').next().unwrap_or(key);
+        name += &format!(" {short}={value}");
+    }
+    name + &format!(" seed={seed}")
+}
+
+impl RandomSpec {
+    /// The values of trial `trial`: each trial has its own generator, so
+    /// adding trials keeps the earlier ones.
+    fn draw(&self, trial: usize) -> Vec<(String, String)> {
+        let mut rng =
+            StdRng::seed_from_u64(self.seed ^ (trial as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        self.params
+            .iter()
+            .map(|(key, dist)| (key.clone(), dist.sample(&mut rng)))
+            .collect()
+    }
+}
+
+impl Distribution {
+    fn check(&self) -> std::result::Result<(), String> {
+        match self {
+            Distribution::Uniform(low, high)
+                if !(low.is_finite() && high.is_finite() && low <= high) =>
+            {
+                Err(format!("Uniform({low}, {high}) needs finite low <= high"))
+            }
+            Distribution::LogUniform(low, high)
+                if !(*low > 0.0 && high.is_finite() && low <= high) =>
+            {
+                Err(format!("LogUniform({low}, {high}) needs 0 < low <= high"))
+            }
+            Distribution::IntRange(low, high) if low > high => {
+                Err(format!("IntRange({low}, {high}) needs low <= high"))
+            }
+            Distribution::Choice(values) if values.is_empty() => {
+                Err("Choice lists no values; list at least one".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Values that stand for the distribution when checking it against the spec.
+    fn examples(&self) -> Vec<String> {
+        match self {
+            Distribution::Uniform(low, high) | Distribution::LogUniform(low, high) => {
+                vec![format_float(*low), format_float(*high)]
+            }
+            Distribution::IntRange(low, high) => vec![low.to_string(), high.to_string()],
+            Distribution::Choice(values) => values.iter().map(|v| raw(v).to_string()).collect(),
+        }
+    }
+
+    /// One draw, as `--set` value text (floats with 3 significant digits, so
+    /// that names stay readable and a value is exactly what the name says).
+    fn sample(&self, rng: &mut StdRng) -> String {
+        match self {
+            Distribution::Uniform(low, high) => format_float(rng.random_range(*low..=*high)),
+            Distribution::LogUniform(low, high) => {
+                format_float(rng.random_range(low.ln()..=high.ln()).exp())
+            }
+            Distribution::IntRange(low, high) => rng.random_range(*low..=*high).to_string(),
+            Distribution::Choice(values) => {
+                raw(&values[rng.random_range(0..values.len())]).to_string()
+            }
+        }
+    }
+}
+
+/// `0.000123` as `1.23e-4`: three significant digits, JSON-readable.
+fn format_float(value: f64) -> String {
+    let text = format!("{value:.2e}");
+    // Rust writes `1.23e-4`, which JSON reads; keep it, but trim `.00`.
+    text.replace(".00e", "e")
+}
+
+/// Offset of a top-level field (`name:`) in the sweep text.
+fn field_offset(text: &str, name: &str) -> usize {
+    key_offset_after(text, 0, &format!("{name}:")).unwrap_or(0)
+}
+
+/// Offset of `"key"` inside section `section` (falls back to the section,
+/// then to the start).
+fn key_offset(text: &str, section: &str, key: &str) -> usize {
+    let start = key_offset_after(text, 0, &format!("{section}:")).unwrap_or(0);
+    key_offset_after(text, start, &format!("\"{key}\"")).unwrap_or(start)
+}
+
+/// First offset of `needle` at or after `from`, outside `//` comments.
+fn key_offset_after(text: &str, from: usize, needle: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let end = offset + line.len();
+        if end > from {
+            let code = line.split("//").next().unwrap_or("");
+            let skip = from.saturating_sub(offset);
+            if skip <= code.len()
+                && let Some(i) = code[skip..].find(needle)
+            {
+                return Some(offset + skip + i);
+            }
+        }
+        offset = end;
+    }
+    None
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}

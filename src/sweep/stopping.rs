@@ -1,0 +1,167 @@
+//! The median stopping rule, applied inside each run of a sweep: after an
+//! evaluation, the run compares its score with the other runs of the sweep
+//! at the same step (read from the shared database) and stops if it trails
+//! their median.
+
+use gan_lab_variants::Scalar;
+
+use crate::events::SinkError;
+use crate::runner::EarlyStop;
+use crate::sweep::spec::MedianRule;
+use crate::tracker::Tracker;
+
+/// The rule, bound to one run of one sweep.
+pub struct MedianStop<'a> {
+    pub tracker: &'a Tracker,
+    pub sweep: String,
+    pub run_id: String,
+    pub score: String,
+    pub lower_is_better: bool,
+    pub rule: MedianRule,
+}
+
+/// The verdict for `value` against the other runs' `others` at one step:
+/// `Some(median)` when the run should stop.
+pub fn trails_median(
+    value: f64,
+    others: &[f64],
+    lower_is_better: bool,
+    min_runs: usize,
+) -> Option<f64> {
+    if others.len() < min_runs.max(1) {
+        return None;
+    }
+    let mut sorted = others.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+    };
+    // A non-finite score (a broken generator) trails any median.
+    let worse = !value.is_finite()
+        || if lower_is_better {
+            value > median
+        } else {
+            value < median
+        };
+    worse.then_some(median)
+}
+
+impl EarlyStop for MedianStop<'_> {
+    fn check(&mut self, step: u64, scores: &[Scalar]) -> Result<Option<String>, SinkError> {
+        if step < self.rule.after_step {
+            return Ok(None);
+        }
+        let Some(value) = scores
+            .iter()
+            .find(|s| s.name == self.score)
+            .map(|s| s.value)
+        else {
+            return Ok(None);
+        };
+        let others = self
+            .tracker
+            .sweep_values_at(&self.sweep, &self.score, step, &self.run_id)?;
+        Ok(
+            trails_median(value, &others, self.lower_is_better, self.rule.min_runs).map(|median| {
+                format!(
+                    "stopped early by the median rule: {} {value:.4} at step {step} is worse than the median {median:.4} of {} other runs of sweep '{}'",
+                    self.score,
+                    others.len(),
+                    self.sweep
+                )
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worse_than_the_median_stops() {
+        assert_eq!(trails_median(5.0, &[1.0, 2.0, 9.0], true, 3), Some(2.0));
+        assert_eq!(trails_median(2.0, &[1.0, 2.0, 9.0], true, 3), None);
+        assert_eq!(
+            trails_median(1.5, &[1.0, 2.0, 9.0, 3.0], false, 3),
+            Some(2.5)
+        );
+        assert_eq!(
+            trails_median(f64::NAN, &[1.0, 2.0, 9.0], true, 3),
+            Some(2.0)
+        );
+    }
+
+    #[test]
+    fn too_few_others_never_stop() {
+        assert_eq!(trails_median(100.0, &[1.0, 2.0], true, 3), None);
+        assert_eq!(trails_median(100.0, &[], true, 0), None);
+    }
+
+    #[test]
+    fn reads_the_other_runs_from_the_database() {
+        use crate::tracker::{MetricPoint, NewRun};
+        let t = Tracker::open_in_memory().unwrap();
+        let mut ids = Vec::new();
+        for (i, fid) in [100.0, 200.0, 300.0, 400.0].into_iter().enumerate() {
+            let id = t
+                .create_run(&NewRun {
+                    experiment: "e".into(),
+                    name: format!("r{i}"),
+                    variant: "vanilla".into(),
+                    spec_text: String::new(),
+                    spec_hash: String::new(),
+                    seed: 1,
+                    device: "flex".into(),
+                    code_version: "t".into(),
+                    host: "h".into(),
+                    run_dir: format!("r{i}"),
+                    total_steps: 10,
+                    sweep_id: Some("s".into()),
+                })
+                .unwrap();
+            t.log_metrics(
+                &id,
+                &[MetricPoint {
+                    key: "fid".into(),
+                    step: 5,
+                    value: fid,
+                    wall_time: 0.0,
+                }],
+            )
+            .unwrap();
+            ids.push(id);
+        }
+        let rule = |run: usize| MedianStop {
+            tracker: &t,
+            sweep: "s".into(),
+            run_id: ids[run].clone(),
+            score: "fid".into(),
+            lower_is_better: true,
+            rule: MedianRule {
+                after_step: 5,
+                min_runs: 3,
+            },
+        };
+        let fid = |v: f64| {
+            vec![Scalar {
+                name: "fid",
+                value: v,
+            }]
+        };
+        // Run 3 (400) against 100, 200, 300: median 200, stop.
+        let reason = rule(3).check(5, &fid(400.0)).unwrap().unwrap();
+        assert!(
+            reason.contains("median 200.0000 of 3 other runs"),
+            "{reason}"
+        );
+        // Run 0 (100) against 200, 300, 400: keep going.
+        assert_eq!(rule(0).check(5, &fid(100.0)).unwrap(), None);
+        // Before after_step, and at a step nobody else reached, nothing happens.
+        assert_eq!(rule(3).check(4, &fid(400.0)).unwrap(), None);
+        assert_eq!(rule(3).check(6, &fid(400.0)).unwrap(), None);
+    }
+}
