@@ -119,6 +119,102 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
     );
 }
 
+#[test]
+fn sweep_report_ranks_configurations_and_shows_variant_panels() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 400);
+    let cache = dir.path().join("cache");
+    std::fs::write(
+        dir.path().join("base.ron"),
+        "(name: \"cond\", variant: Conditional(arch: Mlp, conditioning: Concat),\n \
+         train: (steps: 6, batch_size: 10), samples: (every: 3), checkpoint: (every: 3),\n \
+         eval: (every: 3, samples: 100, metrics: [Fid]))\n",
+    )
+    .unwrap();
+    let sweep = dir.path().join("sweep.ron");
+    std::fs::write(
+        &sweep,
+        "(name: \"cond-sweep\", base: \"base.ron\",\n \
+         grid: {\"variant.conditioning\": [Concat, AuxClassifier], \"train.lr_g\": [1e-4, 1e-3]},\n \
+         score: \"cond_acc\")\n",
+    )
+    .unwrap();
+    let out = gan_lab_cached(
+        dir.path(),
+        &data,
+        &cache,
+        &["sweep", sweep.to_str().unwrap(), "--jobs", "2"],
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("higher is better"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out_dir = dir.path().join("report");
+    let page = report::render(
+        &dir.path().join("runs/db.sqlite"),
+        &Selection {
+            sweep: Some("cond-sweep".into()),
+            ..Selection::default()
+        },
+        &out_dir,
+    )
+    .unwrap();
+    let profile = dir.path().join("chromium-profile");
+    let (dom, log) = chromium(&profile, &page, &["--dump-dom"]);
+    for bad in ["Uncaught", "CONSOLE", "console"] {
+        assert!(!log.contains(bad), "console output ({bad}): {log}");
+    }
+    // The sweep: four configurations ranked by cond_acc, the best named,
+    // one scatter per swept parameter and the parallel coordinates.
+    assert!(dom.contains("Sweep cond-sweep"), "no sweep section");
+    assert!(dom.contains("Best configuration"));
+    let table = &dom[dom.find("id=\"sweep-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("<tr>").count(),
+        5,
+        "header and 4 configurations"
+    );
+    assert!(table.contains(">AuxClassifier<") && table.contains(">Concat<"));
+    assert!(dom.contains("variant.conditioning against cond_acc"));
+    assert!(dom.contains("train.lr_g against cond_acc"));
+    assert!(dom.contains("all swept parameters and cond_acc"));
+    // Each run's conditional panel: accuracy per class and the labelled grid.
+    assert_eq!(dom.matches("Per-class results: ").count(), 4);
+    assert_eq!(dom.matches("accuracy per class").count(), 4);
+    assert_eq!(dom.matches("<li>Ankle boot</li>").count(), 4);
+    assert!(dom.contains("<td>7 Sneaker</td>"));
+    let images = dom.matches("<img alt=\"").count();
+    let embedded = dom.matches("src=\"data:image/png;base64,").count();
+    assert_eq!(images, embedded, "every image is embedded");
+    for chart in dom.split("<svg").skip(1) {
+        let body = &chart[..chart.find("</svg>").expect("closed svg")];
+        assert!(
+            body.contains("<polyline")
+                || body.contains("<path")
+                || body.contains("<rect")
+                || body.contains("<circle"),
+            "empty chart: {body}"
+        );
+    }
+    let shot = screenshot_path().with_file_name("report-sweep-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    chromium(
+        &profile,
+        &page,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1400,4000",
+            "--hide-scrollbars",
+        ],
+    );
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
+}
+
 /// `target/report-screenshot.png` in the target folder cargo builds into.
 fn screenshot_path() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")

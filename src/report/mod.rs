@@ -19,6 +19,8 @@
 
 pub mod chart;
 pub mod diagnosis;
+pub mod panels;
+pub mod sweep_section;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -328,6 +330,8 @@ struct Page {
     thresholds: Vec<String>,
     max_points: usize,
     max_legend: usize,
+    sweep: Option<sweep_section::SweepView>,
+    panels: Vec<panels::PanelView>,
 }
 
 /// What one run contributes after its series have been read.
@@ -486,6 +490,11 @@ fn build_page(
     }
 
     let samples = samples(tracker, db, &runs)?;
+    let panels = panels::panels(tracker, db, &runs, MAX_SAMPLE_RUNS)?;
+    let sweep = match &selection.sweep {
+        Some(id) => Some(sweep_section::section(tracker, id, &runs, &params)?),
+        None => None,
+    };
     let seed_groups = group_views.iter().filter(|g| g.runs > 1).count();
     let title = match &selection.experiment {
         Some(e) => format!("gan-lab report: {e}"),
@@ -517,6 +526,8 @@ fn build_page(
             thresholds: diagnosis::thresholds(),
             max_points: chart::MAX_POINTS,
             max_legend: chart::MAX_LEGEND,
+            sweep,
+            panels,
         }))
         .map_err(ReportError::Template)
 }
@@ -689,17 +700,9 @@ fn samples(tracker: &Tracker, db: &Path, runs: &[RunRecord]) -> Result<Option<Sa
     let steps = spaced(&common.into_iter().collect::<Vec<_>>(), SAMPLE_STEPS);
     let mut missing_files = 0;
     let mut embed = |path: Option<&PathBuf>| -> Option<String> {
-        let path = path?;
-        match std::fs::read(path) {
-            Ok(bytes) if bytes.starts_with(b"\x89PNG") => Some(format!(
-                "data:image/png;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(bytes)
-            )),
-            _ => {
-                missing_files += 1;
-                None
-            }
-        }
+        let image = embed_png(path?);
+        missing_files += usize::from(image.is_none());
+        image
     };
     let mut rows = Vec::new();
     for (run, grids) in shown.iter().zip(&per_run) {
@@ -721,6 +724,17 @@ fn samples(tracker: &Tracker, db: &Path, runs: &[RunRecord]) -> Result<Option<Sa
         omitted: runs.len() - shown.len(),
         missing_files,
     }))
+}
+
+/// A PNG file as a data URI (`None` if it cannot be read or is not a PNG).
+fn embed_png(path: &Path) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.starts_with(b"\x89PNG") => Some(format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )),
+        _ => None,
+    }
 }
 
 /// A number with about four significant digits.

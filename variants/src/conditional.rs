@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::losses::{self, gradient_penalty};
 use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
+use crate::panel::{Bars, Panel, PanelTable, RunView};
 use crate::util::{self, grad_norm, read_scalars};
 use crate::{Batch, CLASS_NAMES, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
 
@@ -76,6 +77,64 @@ impl Default for ConditionalConfig {
 }
 
 impl ConditionalConfig {
+    /// The report panel: accuracy and intra-class FID per class, and the
+    /// final grid with its rows named by class.
+    pub fn panel(&self, run: &RunView) -> Panel {
+        let acc: Vec<Option<f64>> = (0..CLASSES)
+            .map(|c| run.value(&format!("class_acc_{c}")))
+            .collect();
+        let fid: Vec<Option<f64>> = (0..CLASSES)
+            .map(|c| run.value(&format!("intra_fid_{c}")))
+            .collect();
+        let step = run.step("cond_acc");
+        let text = match (run.value("cond_acc"), step) {
+            (Some(total), Some(step)) => format!(
+                "Conditioning: {} ({}). At step {step}, the evaluator assigned {:.1}% of the generated images to the class they were asked for; below, that share per class and the FID within each class (lower is better). The weakest class is {}.",
+                self.conditioning.as_str(),
+                self.arch.as_str(),
+                100.0 * total,
+                acc.iter()
+                    .enumerate()
+                    .filter_map(|(c, a)| a.map(|a| (c, a)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map_or_else(
+                        || "unknown".into(),
+                        |(c, a)| format!("{} ({:.1}%)", CLASS_NAMES[c], 100.0 * a)
+                    )
+            ),
+            _ => format!(
+                "Conditioning: {} ({}). No evaluation was recorded, so there is no per-class accuracy; add an `eval` section to the spec to measure it.",
+                self.conditioning.as_str(),
+                self.arch.as_str()
+            ),
+        };
+        let has_acc = acc.iter().any(Option::is_some);
+        let cell = |v: Option<f64>, f: fn(f64) -> String| v.map_or_else(|| "-".into(), f);
+        Panel {
+            title: "Per-class results".into(),
+            text,
+            bars: has_acc.then(|| Bars {
+                title: "accuracy per class (share assigned to the requested class)".into(),
+                labels: CLASS_NAMES.iter().map(|n| n.to_string()).collect(),
+                values: acc.iter().map(|a| a.unwrap_or(0.0)).collect(),
+                max: Some(1.0),
+            }),
+            table: has_acc.then(|| PanelTable {
+                header: vec!["class".into(), "accuracy".into(), "intra-class FID".into()],
+                rows: (0..CLASSES)
+                    .map(|c| {
+                        vec![
+                            format!("{c} {}", CLASS_NAMES[c]),
+                            cell(acc[c], |a| format!("{:.1}%", 100.0 * a)),
+                            cell(fid[c], |f| format!("{f:.1}")),
+                        ]
+                    })
+                    .collect(),
+            }),
+            grid_row_labels: Some(CLASS_NAMES.iter().map(|n| n.to_string()).collect()),
+        }
+    }
+
     pub fn validate(&self) -> Vec<(String, String)> {
         let shared = crate::vanilla::VanillaConfig {
             arch: self.arch,
@@ -423,5 +482,39 @@ mod tests {
         let b = v.generate_labeled(&[8], 9).unwrap();
         assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-4));
         assert_eq!(a, v.generate_labeled(&[1], 9).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod panel_tests {
+    use super::*;
+
+    #[test]
+    fn the_panel_shows_each_class_and_names_the_weakest() {
+        let mut run = RunView::default();
+        run.latest.insert("cond_acc".into(), (500, 0.8));
+        for c in 0..CLASSES {
+            let acc = if c == 6 { 0.3 } else { 0.9 };
+            run.latest.insert(format!("class_acc_{c}"), (500, acc));
+            run.latest
+                .insert(format!("intra_fid_{c}"), (500, 100.0 + c as f64));
+        }
+        let panel = ConditionalConfig::default().panel(&run);
+        assert!(panel.text.contains("80.0%"), "{}", panel.text);
+        assert!(
+            panel.text.contains("weakest class is Shirt (30.0%)"),
+            "{}",
+            panel.text
+        );
+        let bars = panel.bars.unwrap();
+        assert_eq!(bars.labels.len(), 10);
+        assert_eq!(bars.values[6], 0.3);
+        let table = panel.table.unwrap();
+        assert_eq!(table.rows[9], vec!["9 Ankle boot", "90.0%", "109.0"]);
+        assert_eq!(panel.grid_row_labels.unwrap()[7], "Sneaker");
+
+        let empty = ConditionalConfig::default().panel(&RunView::default());
+        assert!(empty.bars.is_none() && empty.table.is_none());
+        assert!(empty.text.contains("No evaluation was recorded"));
     }
 }

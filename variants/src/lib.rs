@@ -7,11 +7,12 @@
 //! and turns what it returns into events.
 //!
 //! Adding a variant: one new file in this crate, one line in [`VariantSpec`]
-//! and its `build`/`describe` arms.
+//! and its arms (`kind`, `validate`, `describe`, `build`, `panel`).
 
 pub mod conditional;
 pub mod losses;
 pub mod nets;
+pub mod panel;
 mod util;
 pub mod vanilla;
 
@@ -69,6 +70,14 @@ impl VariantSpec {
         match self {
             VariantSpec::Vanilla(c) => c.describe(),
             VariantSpec::Conditional(c) => c.describe(),
+        }
+    }
+
+    /// The variant's own section of `gan-lab report` for one run, if it has one.
+    pub fn panel(&self, run: &panel::RunView) -> Option<panel::Panel> {
+        match self {
+            VariantSpec::Vanilla(_) => None,
+            VariantSpec::Conditional(c) => Some(c.panel(run)),
         }
     }
 

@@ -1,0 +1,116 @@
+//! Per-variant panels: each run's variant (from its stored spec) may add a
+//! section through the variant interface ([`VariantSpec::panel`]); this
+//! module only draws what the panel holds. The report never looks at
+//! variant names.
+//!
+//! [`VariantSpec::panel`]: gan_lab_variants::VariantSpec::panel
+
+use std::path::{Path, PathBuf};
+
+use gan_lab_variants::panel::{PanelTable, RunView};
+use serde::Serialize;
+
+use super::{ReportError, Result, chart, embed_png};
+use crate::app::run_folder;
+use crate::spec;
+use crate::tracker::{RunRecord, Tracker};
+
+/// A drawn panel, ready for the template.
+#[derive(Serialize)]
+pub struct PanelView {
+    pub run_name: String,
+    pub run_id: String,
+    pub title: String,
+    pub text: String,
+    pub chart: Option<String>,
+    pub table: Option<TableView>,
+    /// The final sample grid (a data URI) and a label per grid row.
+    pub grid: Option<String>,
+    pub grid_step: Option<u64>,
+    pub row_labels: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct TableView {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl From<PanelTable> for TableView {
+    fn from(t: PanelTable) -> Self {
+        Self {
+            header: t.header,
+            rows: t.rows,
+        }
+    }
+}
+
+/// The panels of `runs` (at most `limit` runs, the first ones).
+pub fn panels(
+    tracker: &Tracker,
+    db: &Path,
+    runs: &[RunRecord],
+    limit: usize,
+) -> Result<Vec<PanelView>> {
+    let mut out = Vec::new();
+    for run in runs.iter().take(limit) {
+        let source = spec::Source {
+            path: PathBuf::from(format!("<run {} spec>", run.id)),
+            text: run.spec_text.clone(),
+        };
+        // A spec this build cannot read (an older format) just has no panel.
+        let Ok(spec) = spec::parse(&source) else {
+            continue;
+        };
+        let view = RunView {
+            latest: tracker
+                .latest_metrics(&run.id)?
+                .into_iter()
+                .map(|m| (m.key, (m.step, m.value)))
+                .collect(),
+        };
+        let Some(panel) = spec.variant.panel(&view) else {
+            continue;
+        };
+        let chart = match &panel.bars {
+            Some(b) => Some(chart::bars(&b.title, &b.labels, &b.values, b.max).map_err(
+                |message| ReportError::Chart {
+                    metric: format!("{} panel of {}", panel.title, run.name),
+                    message,
+                },
+            )?),
+            None => None,
+        };
+        let (grid, grid_step, row_labels) = match panel.grid_row_labels {
+            Some(labels) => {
+                let last = tracker
+                    .artifacts(&run.id)?
+                    .into_iter()
+                    .filter(|a| a.kind == "samples")
+                    .filter_map(|a| Some((a.step?, a.path)))
+                    .max_by_key(|a| a.0);
+                match last {
+                    Some((step, path)) => (
+                        embed_png(&run_folder(db, run).join(path)),
+                        Some(step),
+                        labels,
+                    ),
+                    None => (None, None, Vec::new()),
+                }
+            }
+            None => (None, None, Vec::new()),
+        };
+        out.push(PanelView {
+            run_name: run.name.clone(),
+            run_id: run.id.clone(),
+            title: panel.title,
+            text: panel.text,
+            chart,
+            table: panel.table.map(TableView::from),
+            grid,
+            grid_step,
+            row_labels,
+        });
+    }
+    Ok(out)
+}

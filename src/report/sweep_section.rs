@@ -1,0 +1,191 @@
+//! The sweep section: when the report covers one sweep, its configurations
+//! ranked by the sweep's score, each swept parameter against the score, a
+//! parallel-coordinates chart and the best configuration.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{ReportError, Result, chart, format_number};
+use crate::sweep::rank::{RunScore, rank};
+use crate::tracker::{RunRecord, Tracker};
+
+/// Parameters that never count as swept.
+const NOT_SWEPT: [&str; 3] = ["name", "experiment", "train.seed"];
+
+#[derive(Serialize)]
+pub struct SweepView {
+    pub id: String,
+    pub score: String,
+    pub direction: &'static str,
+    pub stopping: String,
+    pub registered: bool,
+    pub keys: Vec<String>,
+    pub configs: Vec<ConfigRow>,
+    pub best: Option<String>,
+    pub scatters: Vec<String>,
+    pub parallel: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ConfigRow {
+    pub rank: usize,
+    pub values: Vec<String>,
+    pub runs: String,
+    pub score: String,
+}
+
+/// The section for sweep `id` over `runs` (with their `params`).
+pub fn section(
+    tracker: &Tracker,
+    id: &str,
+    runs: &[RunRecord],
+    params: &[BTreeMap<String, String>],
+) -> Result<SweepView> {
+    let record = tracker.sweep(id)?;
+    let (score, lower_is_better) = record.as_ref().map_or(("fid".to_string(), true), |r| {
+        (r.score.clone(), r.lower_is_better)
+    });
+    let stopping = match record.as_ref().and_then(|r| r.stopping.as_deref()) {
+        Some(rule) => {
+            let rule: serde_json::Value = serde_json::from_str(rule).unwrap_or_default();
+            format!(
+                "median rule from step {} on, once {} other runs have a score at the same step",
+                rule["after_step"], rule["min_runs"]
+            )
+        }
+        None => "none".into(),
+    };
+    // Swept: the parameters whose value differs between the runs.
+    let keys: Vec<String> = params
+        .iter()
+        .flat_map(|p| p.keys())
+        .filter(|k| !NOT_SWEPT.contains(&k.as_str()))
+        .filter(|k| params.iter().any(|p| p.get(*k) != params[0].get(*k)))
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut scores = Vec::new();
+    for (run, p) in runs.iter().zip(params) {
+        let value = tracker
+            .latest_metrics(&run.id)?
+            .into_iter()
+            .find(|m| m.key == score)
+            .map(|m| m.value);
+        scores.push(RunScore {
+            values: keys
+                .iter()
+                .map(|k| (k.clone(), p.get(k).cloned().unwrap_or_default()))
+                .collect(),
+            status: run.status,
+            score: value,
+        });
+    }
+    let ranked = rank(&scores, lower_is_better);
+    let configs = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ConfigRow {
+            rank: i + 1,
+            values: c.values.iter().map(|(_, v)| v.clone()).collect(),
+            runs: if c.stopped > 0 {
+                format!(
+                    "{}/{} finished, {} stopped early",
+                    c.finished, c.runs, c.stopped
+                )
+            } else {
+                format!("{}/{} finished", c.finished, c.runs)
+            },
+            score: match (c.mean, c.std) {
+                (Some(m), Some(s)) => format!("{} ± {}", format_number(m), format_number(s)),
+                _ => "-".into(),
+            },
+        })
+        .collect();
+    let best = ranked.first().filter(|c| c.mean.is_some()).map(|c| {
+        let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        format!(
+            "{}: {score} {} ± {} over {} run(s)",
+            if values.is_empty() {
+                "the base configuration".into()
+            } else {
+                values.join(", ")
+            },
+            format_number(c.mean.unwrap_or(f64::NAN)),
+            format_number(c.std.unwrap_or(f64::NAN)),
+            c.scored
+        )
+    });
+
+    let fail = |what: &str| {
+        let what = what.to_string();
+        move |message| ReportError::Chart {
+            metric: what,
+            message,
+        }
+    };
+    // A configuration's colour is its place in the ranking.
+    let colour =
+        |values: &[(String, String)]| ranked.iter().position(|c| c.values == values).unwrap_or(0);
+    let mut scatters = Vec::new();
+    let axes: Vec<chart::Axis> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let texts: Vec<String> = scores.iter().map(|s| s.values[i].1.clone()).collect();
+            chart::Axis::for_values(&texts)
+        })
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        let points: Vec<(String, f64, usize)> = scores
+            .iter()
+            .filter_map(|s| Some((s.values[i].1.clone(), s.score?, colour(&s.values))))
+            .collect();
+        scatters.push(
+            chart::scatter(
+                &format!("{key} against {score}"),
+                key,
+                &score,
+                &axes[i],
+                &points,
+            )
+            .map_err(fail(key))?,
+        );
+    }
+    let parallel = if keys.is_empty() {
+        None
+    } else {
+        let lines: Vec<(Vec<String>, f64)> = scores
+            .iter()
+            .filter_map(|s| Some((s.values.iter().map(|v| v.1.clone()).collect(), s.score?)))
+            .collect();
+        Some(
+            chart::parallel(
+                &format!("all swept parameters and {score} (darker is better)"),
+                &keys,
+                &axes,
+                &score,
+                &lines,
+                lower_is_better,
+            )
+            .map_err(fail("parallel coordinates"))?,
+        )
+    };
+    Ok(SweepView {
+        id: id.to_string(),
+        score,
+        direction: if lower_is_better {
+            "lower is better"
+        } else {
+            "higher is better"
+        },
+        stopping,
+        registered: record.is_some(),
+        keys,
+        configs,
+        best,
+        scatters,
+        parallel,
+    })
+}
