@@ -602,41 +602,90 @@ pub fn restore(ctx: &Context, run_ref: &str, which: &CheckpointChoice) -> Result
     })
 }
 
-/// `gan-lab sample`: `n` images from a run's generator, written as an IDX3
-/// file or, for a `.png` path, as a grid. Returns what was written.
+/// What `gan-lab sample` draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRequest {
+    /// Images, or with `interpolate` the number of rows (walks).
+    pub n: usize,
+    pub seed: u64,
+    /// Only this class (conditional runs): a name or an index.
+    pub class: Option<String>,
+    /// Walk between two noise vectors in this many steps per row.
+    pub interpolate: Option<usize>,
+}
+
+/// `gan-lab sample`: images from a run's generator, written as an IDX3 file
+/// or, for a `.png` path, as a grid. Returns what was written.
 pub fn sample(
     ctx: &Context,
     run_ref: &str,
     which: &CheckpointChoice,
-    n: usize,
-    seed: u64,
-    class: Option<&str>,
+    request: &SampleRequest,
     out: &Path,
 ) -> Result<String> {
+    let n = request.n;
     if n == 0 {
         return Err(AppError::Usage("--n must be at least 1".into()));
     }
-    let class = class.map(parse_class).transpose()?;
+    if let Some(steps) = request.interpolate
+        && (!(2..=64).contains(&steps) || n > 64)
+    {
+        return Err(AppError::Usage(format!(
+            "--interpolate {steps} with --n {n}: use 2 to 64 steps per row and at most 64 rows (--n is the number of rows here), e.g. --interpolate 10 --n 8"
+        )));
+    }
+    let class = request.class.as_deref().map(parse_class).transpose()?;
     let restored = restore(ctx, run_ref, which)?;
-    let pixels = match class {
-        Some(class) => restored.variant.generate_labeled(&vec![class; n], seed).ok_or_else(|| {
-            AppError::Usage(format!(
-                "run {} is a {} run, which is not class-conditional; --class needs a conditional run",
-                restored.run.id, restored.run.variant
-            ))
-        })?,
-        None => restored.variant.generate(n, seed),
+    let variant = restored.variant.as_ref();
+    if class.is_some() && variant.classes().is_none() {
+        return Err(AppError::Usage(format!(
+            "run {} is a {} run, which is not class-conditional; --class needs a conditional run",
+            restored.run.id, restored.run.variant
+        )));
+    }
+    let (pixels, rows, cols, row_labels) = match request.interpolate {
+        Some(steps) => {
+            let noise = crate::interpolate::walks(n, steps, variant.latent_dim(), request.seed);
+            // A conditional run walks within one class: the asked one, or class r in row r.
+            let row_classes: Option<Vec<u8>> = variant
+                .classes()
+                .map(|k| (0..n).map(|r| class.unwrap_or((r % k) as u8)).collect());
+            let labels: Option<Vec<u8>> = row_classes.as_ref().map(|c| {
+                c.iter()
+                    .flat_map(|&c| std::iter::repeat_n(c, steps))
+                    .collect()
+            });
+            let pixels = variant.generate_from_noise(&noise, labels.as_deref());
+            let row_labels = row_classes
+                .map(|c| {
+                    c.iter()
+                        .map(|&c| data::CLASS_NAMES[c as usize].to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (pixels, n, steps, row_labels)
+        }
+        None => {
+            let pixels = match class {
+                Some(class) => variant
+                    .generate_labeled(&vec![class; n], request.seed)
+                    .expect("a conditional variant generates labelled images"),
+                None => variant.generate(n, request.seed),
+            };
+            let cols = (n as f64).sqrt().ceil() as usize;
+            (pixels, n.div_ceil(cols), cols, Vec::new())
+        }
     };
+    let count = pixels.len() / 784;
     let is_png = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        let cols = (n as f64).sqrt().ceil() as usize;
         let grid = gan_lab_variants::SampleGrid {
-            rows: n.div_ceil(cols),
+            rows,
             cols,
             pixels,
-            row_labels: vec![],
+            row_labels,
         };
         crate::grid::write_png(out, &grid).map_err(|source| AppError::Io {
             path: out.to_path_buf(),
@@ -644,7 +693,7 @@ pub fn sample(
         })?;
     } else {
         let images = data::Images {
-            count: n,
+            count,
             rows: 28,
             cols: 28,
             pixels: pixels.iter().map(|&v| crate::grid::to_byte(v)).collect(),
@@ -652,8 +701,12 @@ pub fn sample(
         data::write_images(out, &images)?;
     }
     let format = if is_png { "a PNG grid" } else { "an IDX3 file" };
+    let what = match request.interpolate {
+        Some(steps) => format!("{n} interpolations of {steps} steps"),
+        None => format!("{n} samples"),
+    };
     Ok(format!(
-        "wrote {n} samples of run {} (checkpoint at step {}) to {} as {format}",
+        "wrote {what} of run {} (checkpoint at step {}) to {} as {format}",
         restored.run.id,
         restored.step,
         out.display()

@@ -11,6 +11,7 @@ pub mod device;
 pub mod evaluator;
 pub mod events;
 pub mod grid;
+pub mod interpolate;
 pub mod loader;
 pub mod metrics;
 pub mod report;

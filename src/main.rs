@@ -154,14 +154,16 @@ enum Command {
     /// Write samples of a run's generator as an IDX3 file or a PNG grid
     #[command(
         after_help = "Examples:\n  gan-lab sample 3f9c --n 64 --out grid.png\n  \
-        gan-lab sample 3f9c --n 10000 --out samples.idx   (for `gan-lab eval --images`)"
+        gan-lab sample 3f9c --n 10000 --out samples.idx   (for `gan-lab eval --images`)\n  \
+        gan-lab sample cgan --class sneaker --n 64 --out sneakers.png\n  \
+        gan-lab sample cgan --class sneaker --interpolate 10 --n 6 --out walk.png"
     )]
     Sample {
         /// Run id, unique id prefix, or unique run name
         run: String,
-        /// How many images
-        #[arg(long, default_value_t = 64)]
-        n: usize,
+        /// How many images (with --interpolate: how many rows) [default: 64, or 10 with --interpolate]
+        #[arg(long)]
+        n: Option<usize>,
         /// Output file: .png for a grid, anything else for IDX3
         #[arg(long)]
         out: PathBuf,
@@ -174,6 +176,9 @@ enum Command {
         /// Only this class (conditional runs): a name such as sneaker, or an index 0-9
         #[arg(long)]
         class: Option<String>,
+        /// Rows that walk between two random noise vectors in this many steps (spherical interpolation); a conditional run keeps one class per row
+        #[arg(long, value_name = "STEPS")]
+        interpolate: Option<usize>,
     },
     /// Write an HTML report comparing runs (charts, samples, diagnosis)
     #[command(
@@ -375,12 +380,16 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             checkpoint,
             seed,
             class,
+            interpolate,
         } => {
             let ctx = context(DeviceChoice::Flex);
-            println!(
-                "{}",
-                app::sample(&ctx, run, checkpoint, *n, *seed, class.as_deref(), out)?
-            );
+            let request = app::SampleRequest {
+                n: n.unwrap_or(if interpolate.is_some() { 10 } else { 64 }),
+                seed: *seed,
+                class: class.clone(),
+                interpolate: *interpolate,
+            };
+            println!("{}", app::sample(&ctx, run, checkpoint, &request, out)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Report {

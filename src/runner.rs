@@ -453,6 +453,12 @@ mod tests {
         fn generate(&self, n: usize, _seed: u64) -> Vec<f32> {
             vec![0.0; n * 784]
         }
+        fn latent_dim(&self) -> usize {
+            1
+        }
+        fn generate_from_noise(&self, noise: &[f32], _labels: Option<&[u8]>) -> Vec<f32> {
+            vec![0.0; noise.len() * 784]
+        }
         fn save(&self, dir: &Path) -> gan_lab_variants::Result<()> {
             std::fs::write(dir.join("steps"), self.steps.to_string()).unwrap();
             Ok(())

@@ -68,6 +68,55 @@ fn each_conditioning_trains_and_is_scored_per_class() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(gan_lab::data::read_images(&out_file).unwrap().count, 12);
 
+    // Interpolation: 3 rows of 5 steps within one class, as IDX and as a labelled grid.
+    let walk = dir.path().join("walk.idx");
+    let out = run(&[
+        "sample",
+        "Projection",
+        "--class",
+        "sneaker",
+        "--interpolate",
+        "5",
+        "--n",
+        "3",
+        "--out",
+        walk.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let images = gan_lab::data::read_images(&walk).unwrap();
+    assert_eq!(images.count, 15);
+    let image = |i: usize| &images.pixels[i * 784..(i + 1) * 784];
+    assert_ne!(image(0), image(4), "a walk moves");
+    assert_ne!(image(0), image(5), "rows start apart");
+    let grid = dir.path().join("walk.png");
+    let out = run(&[
+        "sample",
+        "Projection",
+        "--interpolate",
+        "4",
+        "--out",
+        grid.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("10 interpolations of 4 steps"),
+        "{}",
+        stdout(&out)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&grid).unwrap()));
+    let info = decoder.read_info().unwrap().info().clone();
+    // One row per class (a labelled grid has a margin for the row numbers).
+    assert_eq!((info.width, info.height), (10 + 4 * 30 + 2, 10 * 30 + 2));
+    let out = run(&[
+        "sample",
+        "Projection",
+        "--interpolate",
+        "1",
+        "--out",
+        "x.png",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
     let out = run(&["sample", "Projection", "--class", "hat", "--out", "x.png"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

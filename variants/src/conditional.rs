@@ -388,6 +388,25 @@ impl Variant for Conditional {
         Some(CLASSES)
     }
 
+    fn latent_dim(&self) -> usize {
+        self.cfg.latent_dim
+    }
+
+    fn generate_from_noise(&self, noise: &[f32], labels: Option<&[u8]>) -> Vec<f32> {
+        let inner = self.device.clone().inner();
+        let z = util::noise_tensor(noise, self.cfg.latent_dim, &inner);
+        let n = z.dims()[0];
+        let labels: Vec<u8> = match labels {
+            Some(l) => l.to_vec(),
+            None => (0..n).map(|i| (i % CLASSES) as u8).collect(),
+        };
+        let images = self
+            .g
+            .valid()
+            .forward(Tensor::cat(vec![z, one_hot(&labels, &inner)], 1));
+        util::pixels(images)
+    }
+
     fn generate_labeled(&self, labels: &[u8], seed: u64) -> Option<Vec<f32>> {
         let g = self.g.valid();
         let inner = self.device.clone().inner();

@@ -181,6 +181,14 @@ pub trait Variant {
     /// `n` generated images (`n * 784` pixels in `[-1, 1]`) from noise seeded with `seed`.
     fn generate(&self, n: usize, seed: u64) -> Vec<f32>;
 
+    /// The size of the generator's noise vector z.
+    fn latent_dim(&self) -> usize;
+
+    /// Images from the given noise vectors (`noise.len() / latent_dim()` of
+    /// them, row after row) and, for conditional generators, one class each
+    /// (`None`: classes in turn). Unconditional generators ignore `labels`.
+    fn generate_from_noise(&self, noise: &[f32], labels: Option<&[u8]>) -> Vec<f32>;
+
     /// The number of classes a conditional generator takes (`None`: unconditional).
     fn classes(&self) -> Option<usize> {
         None

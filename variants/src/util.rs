@@ -31,6 +31,14 @@ pub fn normal<const D: usize>(rng: &mut StdRng, shape: [usize; D], device: &Devi
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
+/// Given noise vectors (`values.len() / dim` rows) as a tensor.
+pub fn noise_tensor(values: &[f32], dim: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(
+        TensorData::new(values.to_vec(), [values.len() / dim, dim]),
+        device,
+    )
+}
+
 /// Uniform values in `[0, 1)` drawn from `rng`.
 pub fn uniform<const D: usize>(rng: &mut StdRng, shape: [usize; D], device: &Device) -> Tensor<D> {
     let count = shape.iter().product();

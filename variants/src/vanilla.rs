@@ -218,6 +218,16 @@ impl Variant for Vanilla {
         }
     }
 
+    fn latent_dim(&self) -> usize {
+        self.cfg.latent_dim
+    }
+
+    fn generate_from_noise(&self, noise: &[f32], _labels: Option<&[u8]>) -> Vec<f32> {
+        let inner = self.device.clone().inner();
+        let z = util::noise_tensor(noise, self.cfg.latent_dim, &inner);
+        util::pixels(self.g.valid().forward(z))
+    }
+
     fn generate(&self, n: usize, seed: u64) -> Vec<f32> {
         let g = self.g.valid();
         let inner = self.device.clone().inner();
