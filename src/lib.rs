@@ -3,7 +3,9 @@
 //! Data flows one way: a RON spec ([`spec`]) becomes a planned run, the
 //! [`runner`] trains a variant from the `gan-lab-variants` crate on batches
 //! from the [`loader`], and emits [`events`] to sinks ([`sinks`]): the SQLite
-//! [`tracker`], sample files and the progress bar. [`app`] holds the commands.
+//! [`tracker`], sample files and the progress bar. [`app`] holds the commands;
+//! [`sweep`] runs many of them as child processes; [`report`] reads the
+//! tracker back into an HTML page.
 
 pub mod app;
 pub mod data;
