@@ -523,3 +523,172 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     (line, col)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "(name: \"base\", variant: Vanilla(arch: Mlp, loss: NonSaturating),\n \
+        train: (steps: 100, batch_size: 8), samples: (every: 50), checkpoint: (every: 50),\n \
+        eval: (every: 50, samples: 100, metrics: [Fid, Is]))\n";
+
+    /// Expands sweep `text` next to the base spec in a fresh folder.
+    fn expand_text(text: &str) -> Result<Sweep> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("base.ron"), BASE).unwrap();
+        let path = dir.path().join("sweep.ron");
+        std::fs::write(&path, text).unwrap();
+        load(&path)
+    }
+
+    fn err(text: &str) -> String {
+        let e = expand_text(text).unwrap_err().to_string();
+        // Paths differ per temp folder: keep what follows the file name.
+        e[e.find("sweep.ron").unwrap()..].to_string()
+    }
+
+    #[test]
+    fn grid_times_seeds_in_order() {
+        let sweep = expand_text(
+            "(name: \"g\", base: \"base.ron\",\n set: {\"train.steps\": 60, \"eval.every\": 30},\n \
+             grid: {\"train.lr_d\": [1e-4, 2e-4, 4e-4], \"variant.loss\": [Hinge, LeastSquares]},\n \
+             seeds: [7, 8], score: \"fid\")",
+        )
+        .unwrap();
+        assert_eq!(sweep.runs.len(), 3 * 2 * 2);
+        assert!(sweep.lower_is_better);
+        let first = &sweep.runs[0];
+        assert_eq!(
+            first.values,
+            vec![
+                ("train.lr_d".to_string(), "1e-4".to_string()),
+                ("variant.loss".to_string(), "Hinge".to_string())
+            ]
+        );
+        assert_eq!((first.config, first.seed), (0, 7));
+        assert_eq!(first.spec.train.steps, 60);
+        assert_eq!(first.spec.train.lr_d, 1e-4);
+        assert_eq!(first.spec.name, "g lr_d=1e-4 loss=Hinge seed=7");
+        let last = sweep.runs.last().unwrap();
+        assert_eq!((last.config, last.seed, last.spec.train.lr_d), (5, 8, 4e-4));
+        assert_eq!(
+            last.spec.variant.describe(),
+            sweep.runs[1]
+                .spec
+                .variant
+                .describe()
+                .replace("hinge", "least_squares")
+        );
+        // Every run is a distinct configuration, and the expansion is repeatable.
+        let hashes: std::collections::BTreeSet<String> =
+            sweep.runs.iter().map(|r| r.spec.hash()).collect();
+        assert_eq!(hashes.len(), 12);
+        let again = expand_text(&sweep.text).unwrap();
+        assert_eq!(
+            again.runs.iter().map(|r| r.spec.hash()).collect::<Vec<_>>(),
+            sweep.runs.iter().map(|r| r.spec.hash()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn random_draws_are_seeded_and_within_range() {
+        let text = |seed: u64, trials: usize| {
+            format!(
+                "(name: \"r\", base: \"base.ron\",\n random: (trials: {trials}, seed: {seed}, params: {{\n \
+                 \"train.lr_g\": LogUniform(1e-5, 1e-3),\n \"train.beta1\": Uniform(0.0, 0.9),\n \
+                 \"variant.g_steps\": IntRange(1, 3),\n \"variant.loss\": Choice([Hinge, NonSaturating]) }}),\n \
+                 seeds: [1, 2], score: \"is\")"
+            )
+        };
+        let a = expand_text(&text(5, 6)).unwrap();
+        assert_eq!(a.runs.len(), 12);
+        assert!(!a.lower_is_better, "IS: higher is better");
+        for run in &a.runs {
+            let s = &run.spec;
+            assert!((1e-5..=1e-3).contains(&s.train.lr_g), "{}", s.train.lr_g);
+            assert!((0.0..=0.9).contains(&s.train.beta1));
+            let text = s.to_ron();
+            assert!(text.contains("Hinge") || text.contains("NonSaturating"));
+        }
+        let values = |s: &Sweep| s.runs.iter().map(|r| r.values.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            values(&a),
+            values(&expand_text(&text(5, 6)).unwrap()),
+            "same seed, same draws"
+        );
+        assert_ne!(
+            values(&a),
+            values(&expand_text(&text(6, 6)).unwrap()),
+            "another seed, other draws"
+        );
+        // More trials keep the earlier ones.
+        let more = expand_text(&text(5, 8)).unwrap();
+        assert_eq!(values(&more)[..12], values(&a)[..]);
+        // The seeds of one configuration share its values.
+        assert_eq!(a.runs[0].values, a.runs[1].values);
+        assert_ne!(a.runs[0].values, a.runs[2].values);
+    }
+
+    #[test]
+    fn errors_point_at_the_place() {
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n grid: {\"train.lr\": [1e-4]},\n score: \"fid\")",
+        );
+        assert!(e.starts_with("sweep.ron:2:9: grid \"train.lr\""), "{e}");
+        assert!(e.contains("has no field `lr`"), "{e}");
+
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n grid: {\"train.lr_d\": [1e-4, 7.0]},\n score: \"fid\")",
+        );
+        assert!(
+            e.starts_with("sweep.ron:2:9:") && e.contains("learning rate is 7"),
+            "{e}"
+        );
+
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n grid: {\"variant.loss\": [Wasserstein]},\n score: \"fid\")",
+        );
+        assert!(
+            e.starts_with("sweep.ron:2:9:") && e.contains("Wasserstein"),
+            "{e}"
+        );
+
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 2, params: {\n  \"train.lr_d\": LogUniform(0.0, 1e-3)}),\n score: \"fid\")",
+        );
+        assert!(
+            e.starts_with("sweep.ron:3:3:") && e.contains("0 < low"),
+            "{e}"
+        );
+
+        let e = err("(name: \"e\", base: \"base.ron\",\n score: \"fdi\")");
+        assert!(
+            e.starts_with("sweep.ron:2:2:") && e.contains("unknown score `fdi`"),
+            "{e}"
+        );
+
+        let e = err("(name: \"e\", base: \"base.ron\",\n score: \"kid\")");
+        assert!(e.contains("Kid metric"), "{e}");
+
+        let e = err("(name: \"e\", base: \"missing.ron\", score: \"fid\")");
+        assert!(
+            e.starts_with("sweep.ron:1:13:") && e.contains("missing.ron"),
+            "{e}"
+        );
+
+        let e = err("(name: \"e\", base: \"base.ron\", seeds: [1, 1], score: \"fid\")");
+        assert!(e.contains("seed 1 is listed twice"), "{e}");
+
+        let e = err("(name: \"e\", base: \"base.ron\", score: \"fid\", grd: {})");
+        assert!(e.starts_with("sweep.ron:1:") && e.contains("grd"), "{e}");
+
+        // A fixed setting that breaks the base spec is named.
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n set: {\"train.steps\": 10},\n score: \"fid\")",
+        );
+        assert!(
+            e.starts_with("sweep.ron:2:2: set:") && e.contains("eval.every"),
+            "{e}"
+        );
+    }
+}
