@@ -182,7 +182,7 @@ enum Command {
     },
     /// Write an HTML report comparing runs (charts, samples, diagnosis)
     #[command(
-        after_help = "Examples:\n  gan-lab report --experiment dcgan\n  gan-lab report --runs 3f9c a1b2 --out /tmp/cmp\n\n\
+        after_help = "Examples:\n  gan-lab report --experiment dcgan\n  gan-lab report --runs 3f9c a1b2 --out /tmp/cmp\n  gan-lab report --sweep sweep-lr\n\n\
         The page is one self-contained file (open it offline); a run's diagnosis explains \
         its balance between D and G, with the thresholds in the page's footnote."
     )]
@@ -196,7 +196,7 @@ enum Command {
         /// Only runs of this sweep
         #[arg(long)]
         sweep: Option<String>,
-        /// Output folder [default: reports/<experiment or "all">/]
+        /// Output folder [default: reports/<experiment, sweep or "all">/]
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -399,7 +399,8 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             out,
         } => {
             let out = out.clone().unwrap_or_else(|| {
-                PathBuf::from("reports").join(experiment.as_deref().unwrap_or("all"))
+                let name = experiment.as_deref().or(sweep.as_deref()).unwrap_or("all");
+                PathBuf::from("reports").join(name)
             });
             let selection = gan_lab::report::Selection {
                 runs: runs.clone(),

@@ -6,7 +6,8 @@
 //! mode with a 30 s busy timeout, and every write is a short `IMMEDIATE`
 //! transaction, so writers queue up instead of failing with "database is
 //! locked". The schema is versioned with `PRAGMA user_version` and migrated
-//! forward on [`Tracker::open`].
+//! forward on [`Tracker::open`], after a copy of the old database is written
+//! beside it (`<file>.v<N>.backup`).
 //!
 //! Run ids are 16 random lowercase hex digits, so databases written on
 //! different machines can later be merged without clashes.
@@ -456,6 +457,7 @@ impl Tracker {
         // on after (the bundled SQLite turns them on by default).
         conn.pragma_update(None, "foreign_keys", "OFF")
             .map_err(tracker.err("disabling foreign keys for migrations"))?;
+        tracker.backup_before_migrating()?;
         tracker.migrate()?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(tracker.err("enabling foreign keys"))?;
@@ -491,6 +493,37 @@ impl Tracker {
                 }
                 Err(e) => return Err(self.err("switching to WAL mode")(e)),
             }
+        }
+    }
+
+    /// Before an existing database is migrated, a copy of it is written
+    /// beside it (`<file>.v<version>.backup`), once per old version: a
+    /// migration that goes wrong can then lose nothing.
+    fn backup_before_migrating(&self) -> Result<()> {
+        if self.path == Path::new(":memory:") {
+            return Ok(());
+        }
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(self.err("reading the schema version"))?;
+        if version <= 0 || version >= MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
+        let backup = PathBuf::from(format!("{}.v{version}.backup", self.path.display()));
+        if backup.exists() {
+            return Ok(());
+        }
+        let result = self
+            .conn
+            .execute("VACUUM INTO ?1", [backup.to_string_lossy()]);
+        match result {
+            // Another process opening the database wrote it first.
+            Err(_) if backup.exists() => Ok(()),
+            other => other.map(|_| ()).map_err(self.err(format!(
+                "backing up to {} before migrating",
+                backup.display()
+            ))),
         }
     }
 
@@ -1078,6 +1111,16 @@ mod tests {
         }
         let t = Tracker::open(&path).unwrap();
         assert_eq!(user_version(&t), MIGRATIONS.len() as i64);
+        // The untouched version-1 copy lies beside it.
+        let backup = Connection::open(dir.path().join("old.db.v1.backup")).unwrap();
+        let old: (i64, i64) = backup
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), count(*) FROM params",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(old, (1, 1));
         let run = t.run("old").unwrap();
         assert_eq!(run.status, RunStatus::Finished);
         assert_eq!(t.params(&run.id).unwrap().len(), 1);

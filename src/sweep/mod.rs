@@ -67,6 +67,8 @@ pub fn sweep(
         writeln!(out, "dry run: nothing was trained or recorded").map_err(io)?;
         return Ok(SweepOutcome::Complete);
     }
+    let logs = crate::app::db_folder(&ctx.db).join("sweeps").join(name);
+    let _lock = SweepLock::take(&logs)?;
     tracker.upsert_sweep(&SweepRecord {
         id: name.clone(),
         spec_text: sweep.text.clone(),
@@ -81,7 +83,6 @@ pub fn sweep(
         updated_at: 0.0,
     })?;
 
-    let logs = crate::app::db_folder(&ctx.db).join("sweeps").join(name);
     let jobs: Vec<pool::Job> = steps
         .iter()
         .filter(|s| s.action.needs_work())
@@ -133,6 +134,41 @@ pub fn sweep(
     } else {
         SweepOutcome::Incomplete
     })
+}
+
+/// One `gan-lab sweep` per sweep at a time: a lock file holding the pid,
+/// taken over when that process is gone, removed when the sweep ends.
+struct SweepLock {
+    path: PathBuf,
+}
+
+impl SweepLock {
+    fn take(folder: &Path) -> Result<SweepLock> {
+        let path = folder.join("lock");
+        let io = |source| AppError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(folder).map_err(io)?;
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(pid) = text.trim().parse::<u32>()
+            && pid != std::process::id()
+            && plan::process_alive(pid)
+        {
+            return Err(AppError::Usage(format!(
+                "this sweep is already running in process {pid} (lock file {}); wait for it, or stop it with Ctrl-C",
+                path.display()
+            )));
+        }
+        std::fs::write(&path, std::process::id().to_string()).map_err(io)?;
+        Ok(SweepLock { path })
+    }
+}
+
+impl Drop for SweepLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// The arguments of the child process for one step.
@@ -364,5 +400,32 @@ fn exit_text(status: Option<std::process::ExitStatus>) -> String {
     match status {
         Some(s) => s.to_string(),
         None => "unknown status".into(),
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_refuses_a_live_owner_and_takes_over_from_a_dead_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("lock");
+        let mut owner = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        std::fs::write(&lock, owner.id().to_string()).unwrap();
+        let err = SweepLock::take(dir.path()).err().expect("a live owner");
+        assert!(err.to_string().contains("already running"), "{err}");
+        owner.kill().unwrap();
+        owner.wait().unwrap();
+        let taken = SweepLock::take(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&lock).unwrap(),
+            std::process::id().to_string()
+        );
+        drop(taken);
+        assert!(!lock.exists(), "released at the end");
     }
 }
