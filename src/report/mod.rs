@@ -40,8 +40,10 @@ pub const MAX_SAMPLE_RUNS: usize = 12;
 /// At most this many evenly spaced steps of sample grids, besides the final.
 pub const SAMPLE_STEPS: usize = 6;
 
-/// The parameter that tells seed-only repeats apart.
-const SEED_PARAM: &str = "train.seed";
+/// Parameters that do not make a configuration: runs that differ only in
+/// these are repeats of one configuration (the name of a sweep's run names
+/// its seed too).
+const NOT_CONFIG: [&str; 3] = ["train.seed", "name", "experiment"];
 
 /// Which runs a report covers; all empty means every run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -226,6 +228,8 @@ fn select(tracker: &Tracker, selection: &Selection) -> Result<Vec<RunRecord>> {
 struct Cell {
     text: String,
     sort: String,
+    /// Longer text, folded away under the cell's text.
+    detail: Option<String>,
 }
 
 impl Cell {
@@ -234,6 +238,7 @@ impl Cell {
         Cell {
             sort: text.clone(),
             text,
+            detail: None,
         }
     }
 
@@ -242,6 +247,7 @@ impl Cell {
             Some(v) if v.is_finite() => Cell {
                 text: format_number(v),
                 sort: format!("{v}"),
+                detail: None,
             },
             Some(v) => Cell::text(format!("{v}")),
             None => Cell::text(""),
@@ -263,6 +269,7 @@ struct RunRow {
     cells: Vec<Cell>,
     params: Vec<String>,
     tags: String,
+    tag_count: usize,
     scores: Vec<Cell>,
 }
 
@@ -394,7 +401,8 @@ fn build_page(
         }
         let first = &runs[members[0]];
         let label = if members.len() > 1 {
-            format!("{} (mean of {} seeds)", first.name, members.len())
+            let names: Vec<&str> = members.iter().map(|&i| runs[i].name.as_str()).collect();
+            format!("{} (mean of {} seeds)", common_name(&names), members.len())
         } else {
             first.name.clone()
         };
@@ -431,10 +439,10 @@ fn build_page(
     for (i, run) in runs.iter().enumerate() {
         let summary = summaries[i].take().expect("every run is in a group");
         let duration = run.ended_at.unwrap_or(now) - run.started_at;
-        let mut status = run.status.to_string();
-        if let Some(reason) = &run.status_reason {
-            status = format!("{status}: {reason}");
-        }
+        let status = Cell {
+            detail: run.status_reason.clone(),
+            ..Cell::text(run.status.to_string())
+        };
         let mut scores = Vec::new();
         for key in &score_keys {
             let (last, best) = summary.scores.get(key).copied().unzip();
@@ -447,18 +455,21 @@ fn build_page(
             color: chart::css_color(color_of[i]),
             cells: vec![
                 Cell::text(run.variant.clone()),
-                Cell::text(status.clone()),
+                status,
                 Cell {
                     text: format!("{} / {}", run.steps_done, run.total_steps),
                     sort: run.steps_done.to_string(),
+                    detail: None,
                 },
                 Cell {
                     text: format_duration(duration),
                     sort: format!("{duration}"),
+                    detail: None,
                 },
                 Cell {
                     text: format_time(run.started_at),
                     sort: format!("{}", run.started_at),
+                    detail: None,
                 },
             ],
             params: param_rows[i].clone(),
@@ -467,6 +478,7 @@ fn build_page(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            tag_count: tags[i].len(),
             scores,
         });
         diagnoses.push(Diagnosis {
@@ -492,7 +504,9 @@ fn build_page(
     let samples = samples(tracker, db, &runs)?;
     let panels = panels::panels(tracker, db, &runs, MAX_SAMPLE_RUNS)?;
     let sweep = match &selection.sweep {
-        Some(id) => Some(sweep_section::section(tracker, id, &runs, &params)?),
+        Some(id) => Some(sweep_section::section(
+            tracker, id, &runs, &params, &color_of,
+        )?),
         None => None,
     };
     let seed_groups = group_views.iter().filter(|g| g.runs > 1).count();
@@ -544,7 +558,7 @@ fn seed_groups(params: &[BTreeMap<String, String>]) -> Vec<Vec<usize>> {
         }
         let key: Vec<(&str, &str)> = p
             .iter()
-            .filter(|(k, _)| k.as_str() != SEED_PARAM)
+            .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         match index.get(&key) {
@@ -558,10 +572,42 @@ fn seed_groups(params: &[BTreeMap<String, String>]) -> Vec<Vec<usize>> {
     groups
 }
 
+/// What the names of a group's runs share: their common start, cut back to a
+/// whole word (`sweep lr=1e-4 seed=1` and `... seed=2` give `sweep lr=1e-4`),
+/// or the first name when they share no word.
+fn common_name(names: &[&str]) -> String {
+    let first = names[0];
+    let mut len = names
+        .iter()
+        .map(|n| {
+            first
+                .char_indices()
+                .zip(n.chars())
+                .find(|((_, a), b)| a != b)
+                .map_or(first.len().min(n.len()), |((i, _), _)| i)
+        })
+        .min()
+        .unwrap_or(0);
+    if names.iter().any(|n| n.len() != len) {
+        len = first[..len].rfind(char::is_whitespace).unwrap_or(0);
+    }
+    let common = first[..len].trim_end();
+    if common.is_empty() {
+        first.to_string()
+    } else {
+        common.to_string()
+    }
+}
+
 /// All parameter keys (those that differ between runs marked) and each
 /// run's values in that column order.
 fn param_table(params: &[BTreeMap<String, String>]) -> (Vec<ParamColumn>, Vec<Vec<String>>) {
-    let keys: BTreeSet<&String> = params.iter().flat_map(|p| p.keys()).collect();
+    // The name has its own column.
+    let keys: BTreeSet<&String> = params
+        .iter()
+        .flat_map(|p| p.keys())
+        .filter(|k| k.as_str() != "name")
+        .collect();
     let columns: Vec<ParamColumn> = keys
         .iter()
         .map(|k| {
@@ -887,5 +933,36 @@ mod tests {
         assert_eq!(format_duration(3725.0), "1h 02m");
         assert_eq!(format_number(12.0), "12");
         assert_eq!(format_number(0.123456), "0.1235");
+    }
+
+    #[test]
+    fn group_labels_keep_what_the_names_share() {
+        assert_eq!(
+            common_name(&["sweep lr=1e-4 seed=1", "sweep lr=1e-4 seed=2"]),
+            "sweep lr=1e-4"
+        );
+        assert_eq!(common_name(&["dcgan", "dcgan"]), "dcgan");
+        assert_eq!(common_name(&["a-1", "a-2"]), "a-1", "no shared whole word");
+        assert_eq!(common_name(&["x y", "x yz"]), "x");
+    }
+
+    #[test]
+    fn sweep_runs_that_differ_by_seed_and_name_are_one_group() {
+        let a = params(&[
+            ("name", "s lr=1 seed=1"),
+            ("train.seed", "1"),
+            ("train.lr_d", "1"),
+        ]);
+        let b = params(&[
+            ("name", "s lr=1 seed=2"),
+            ("train.seed", "2"),
+            ("train.lr_d", "1"),
+        ]);
+        let c = params(&[
+            ("name", "s lr=2 seed=1"),
+            ("train.seed", "1"),
+            ("train.lr_d", "2"),
+        ]);
+        assert_eq!(seed_groups(&[a, b, c]), vec![vec![0, 1], vec![2]]);
     }
 }

@@ -35,12 +35,14 @@ pub struct ConfigRow {
     pub score: String,
 }
 
-/// The section for sweep `id` over `runs` (with their `params`).
+/// The section for sweep `id` over `runs` (with their `params`, and the
+/// colour index each has in the rest of the report).
 pub fn section(
     tracker: &Tracker,
     id: &str,
     runs: &[RunRecord],
     params: &[BTreeMap<String, String>],
+    colors: &[usize],
 ) -> Result<SweepView> {
     let record = tracker.sweep(id)?;
     let (score, lower_is_better) = record.as_ref().map_or(("fid".to_string(), true), |r| {
@@ -125,9 +127,6 @@ pub fn section(
             message,
         }
     };
-    // A configuration's colour is its place in the ranking.
-    let colour =
-        |values: &[(String, String)]| ranked.iter().position(|c| c.values == values).unwrap_or(0);
     let mut scatters = Vec::new();
     let axes: Vec<chart::Axis> = keys
         .iter()
@@ -140,7 +139,8 @@ pub fn section(
     for (i, key) in keys.iter().enumerate() {
         let points: Vec<(String, f64, usize)> = scores
             .iter()
-            .filter_map(|s| Some((s.values[i].1.clone(), s.score?, colour(&s.values))))
+            .zip(colors)
+            .filter_map(|(s, &c)| Some((s.values[i].1.clone(), s.score?, c)))
             .collect();
         scatters.push(
             chart::scatter(
