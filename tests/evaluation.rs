@@ -93,8 +93,30 @@ fn scores_during_training_sampling_and_eval_commands() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::metadata(&grid).unwrap().len() > 100);
 
+    // The reference features are cached beside the evaluator (100 test
+    // images x 128 features), and scores are the same with or without it.
+    let evaluator_dir = std::fs::read_dir(cache.join("evaluator"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let reference: Vec<_> = std::fs::read_dir(&evaluator_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "f32"))
+        .collect();
+    assert_eq!(reference.len(), 1, "{reference:?}");
+    assert_eq!(
+        std::fs::metadata(&reference[0]).unwrap().len(),
+        100 * 128 * 4
+    );
+    let cached = run(&["eval", "--images", samples.to_str().unwrap()]);
+    std::fs::remove_file(&reference[0]).unwrap();
     let out = run(&["eval", "--images", samples.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&cached), stdout(&out));
+    assert!(reference[0].is_file(), "written again");
     let text = stdout(&out);
     assert!(
         text.contains("150 images") && text.contains(&evaluator) && text.contains("fid"),

@@ -197,9 +197,16 @@ mod tests {
         assert!(process_alive(std::process::id()));
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
-        // Not yet waited for: a zombie, which counts as dead.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(!process_alive(pid));
+        // Not yet waited for: once it exits it is a zombie, which counts as dead.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while process_alive(pid) {
+            assert!(std::time::Instant::now() < deadline, "`true` never exited");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok(),
+            "still a zombie, not reaped"
+        );
         child.wait().unwrap();
         assert!(!process_alive(pid));
     }

@@ -226,11 +226,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let logs = [dir.path().join("0.log"), dir.path().join("1.log")];
+        // Stop once both running children have set their trap (under load
+        // that can take a while, and an early SIGINT would just kill them).
         let setter = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(300));
+            let ready =
+                |p: &std::path::Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains("ready"));
+            while !logs.iter().all(|p| ready(p)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             flag.store(true, Ordering::SeqCst);
         });
-        let script = "trap 'echo interrupted; exit 130' INT; sleep 20 & wait";
+        let script = "trap 'echo interrupted; exit 130' INT; echo ready; sleep 20 & wait";
         let jobs = (0..4).map(|i| job(dir.path(), i, script)).collect();
         let mut record = Record::default();
         let left = run(std::path::Path::new("/bin/sh"), jobs, 2, &stop, &mut record);
