@@ -193,6 +193,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn live_zombie_and_reaped_processes() {
         assert!(process_alive(std::process::id()));
         let mut child = std::process::Command::new("true").spawn().unwrap();
