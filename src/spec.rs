@@ -534,6 +534,15 @@ impl Spec {
         hex::encode(Sha256::digest(canonical))
     }
 
+    /// The hash of what the run computes: [`Spec::hash`] with the name and
+    /// experiment left out (labels, not settings). Sweeps match runs by it.
+    pub fn config_hash(&self) -> String {
+        let mut bare = self.clone();
+        bare.name = String::new();
+        bare.experiment = None;
+        bare.hash()
+    }
+
     /// Flat `path = value` pairs of every setting, for the params table.
     pub fn params(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

@@ -356,9 +356,9 @@ impl pool::Observer for Printer<'_> {
     fn ended(&mut self, ended: &pool::Ended) {
         self.done += 1;
         let run = &self.sweep.runs[ended.index];
-        let record = plan::latest(self.tracker, &self.sweep.spec.name, &run.spec.hash())
+        let record = plan::recorded(self.tracker, &self.sweep.spec.name)
             .ok()
-            .flatten();
+            .and_then(|mut r| r.remove(&run.spec.config_hash()));
         let how = match (&ended.spawn_error, &record) {
             (Some(e), _) => format!("could not start: {e}"),
             (None, Some(r)) => {

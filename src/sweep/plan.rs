@@ -1,8 +1,13 @@
 //! What each run of a sweep needs, from what the database already holds:
-//! runs are matched by configuration hash (the spec hash) within the sweep.
+//! runs are matched by configuration hash (the spec without its name and
+//! experiment labels) within the sweep.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::spec;
 use crate::sweep::spec::{PlannedRun, Sweep};
-use crate::tracker::{RunRecord, RunStatus, Tracker, TrackerError};
+use crate::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
 
 /// What to do for one planned run.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +56,12 @@ pub fn plan<'a>(
     retry_failed: bool,
 ) -> Result<Vec<Step<'a>>, TrackerError> {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let recorded = recorded(tracker, &sweep.spec.name)?;
     sweep
         .runs
         .iter()
         .map(|run| {
-            let record = latest(tracker, &sweep.spec.name, &run.spec.hash())?;
+            let record = recorded.get(&run.spec.config_hash()).cloned();
             let action = match &record {
                 None => Action::Train,
                 Some(r) => decide(r, retry_failed, live_pid(tracker, r, &host)?),
@@ -69,16 +75,30 @@ pub fn plan<'a>(
         .collect()
 }
 
-/// The newest run of this configuration in the sweep.
-pub fn latest(
+/// The newest run of each configuration recorded under sweep `sweep`, by
+/// configuration hash (computed from the stored spec, so that a run's name
+/// or experiment label does not matter).
+pub fn recorded(
     tracker: &Tracker,
     sweep: &str,
-    hash: &str,
-) -> Result<Option<RunRecord>, TrackerError> {
-    Ok(tracker
-        .find_runs_by_spec_hash(hash)?
-        .into_iter()
-        .find(|r| r.sweep_id.as_deref() == Some(sweep)))
+) -> Result<HashMap<String, RunRecord>, TrackerError> {
+    let runs = tracker.list_runs(&RunFilter {
+        sweep_id: Some(sweep.to_string()),
+        ..RunFilter::default()
+    })?;
+    let mut newest = HashMap::new();
+    // Newest first: keep the first run of each configuration.
+    for run in runs {
+        let source = spec::Source {
+            path: PathBuf::from(format!("<run {} spec>", run.id)),
+            text: run.spec_text.clone(),
+        };
+        // A spec this build cannot read cannot match a planned run.
+        if let Ok(spec) = spec::parse(&source) {
+            newest.entry(spec.config_hash()).or_insert(run);
+        }
+    }
+    Ok(newest)
 }
 
 /// The action for an existing run; `live_pid` is its process if it is still alive.

@@ -346,6 +346,15 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
                     "name={}",
                     serde_json::to_string(&name).expect("a string serialises")
                 ));
+                // The runs stay in the base's experiment (a spec without one
+                // is its own, named after it), not one per run name.
+                if with_fixed.experiment.is_none() {
+                    overrides.push(format!(
+                        "experiment={}",
+                        serde_json::to_string(with_fixed.experiment_name())
+                            .expect("a string serialises")
+                    ));
+                }
                 let run_spec = spec::apply_overrides(base_spec.clone(), &overrides, &base_source)
                     .map_err(|e| {
                     at(
@@ -569,6 +578,7 @@ mod tests {
         assert_eq!(first.spec.train.steps, 60);
         assert_eq!(first.spec.train.lr_d, 1e-4);
         assert_eq!(first.spec.name, "g lr_d=1e-4 loss=Hinge seed=7");
+        assert_eq!(first.spec.experiment_name(), "base", "the base's experiment");
         let last = sweep.runs.last().unwrap();
         assert_eq!((last.config, last.seed, last.spec.train.lr_d), (5, 8, 4e-4));
         assert_eq!(
