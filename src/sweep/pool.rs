@@ -129,6 +129,16 @@ fn spawn(program: &std::path::Path, job: &Job) -> std::io::Result<Child> {
     {
         use std::os::unix::process::CommandExt;
         command.process_group(0);
+        // A sweep started in the background by a script inherits SIGINT as
+        // ignored, and would pass that on: children start with the default
+        // action, so the stop request reaches them.
+        // SAFETY: only an async-signal-safe call between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
     }
     command.spawn()
 }
@@ -245,6 +255,10 @@ mod tests {
         assert_eq!(left.iter().map(|j| j.index).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(record.ended.len(), 2);
         // 130 comes only from the trap: the children were interrupted, not waited out.
-        assert!(record.ended.iter().all(|(_, code)| *code == Some(130)));
+        assert!(
+            record.ended.iter().all(|(_, code)| *code == Some(130)),
+            "{:?}",
+            record.ended
+        );
     }
 }

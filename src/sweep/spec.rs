@@ -578,7 +578,11 @@ mod tests {
         assert_eq!(first.spec.train.steps, 60);
         assert_eq!(first.spec.train.lr_d, 1e-4);
         assert_eq!(first.spec.name, "g lr_d=1e-4 loss=Hinge seed=7");
-        assert_eq!(first.spec.experiment_name(), "base", "the base's experiment");
+        assert_eq!(
+            first.spec.experiment_name(),
+            "base",
+            "the base's experiment"
+        );
         let last = sweep.runs.last().unwrap();
         assert_eq!((last.config, last.seed, last.spec.train.lr_d), (5, 8, 4e-4));
         assert_eq!(
