@@ -310,12 +310,12 @@ pub fn bars(
     let n = labels.len().max(1);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
-            .x_label_area_size(70)
+            .x_label_area_size(30)
             .y_label_area_size(50)
             .build_cartesian_2d(0.0..n as f64, 0.0..top * 1.05)
             .map_err(|e| e.to_string())?;
@@ -323,6 +323,7 @@ pub fn bars(
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE.mix(0.0))
             .x_labels(n * 2 + 1)
             .x_label_formatter(&|x| {
                 // Labels sit at bar centres (i + 0.5).
@@ -333,11 +334,7 @@ pub fn bars(
                     String::new()
                 }
             })
-            .x_label_style(
-                ("sans-serif", 11)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
+            .x_label_style(("sans-serif", 10).into_font())
             .y_labels(6)
             .draw()
             .map_err(|e| e.to_string())?;
