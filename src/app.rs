@@ -133,26 +133,29 @@ pub fn evaluator_train(ctx: &Context) -> Result<Evaluator> {
 /// parallel runs do not each train it).
 pub fn ensure_evaluator(ctx: &Context) -> Result<()> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
-    if !crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(&data_dir)?)
+    load_evaluator(ctx, &data_dir).map(|_| ())
+}
+
+/// The cached evaluator for `data_dir`, trained first when there is none.
+fn load_evaluator(ctx: &Context, data_dir: &Path) -> Result<Evaluator> {
+    let cached = crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(data_dir)?)
         .join("info.json")
-        .is_file()
-    {
+        .is_file();
+    if ctx.progress && !cached {
         eprintln!("no evaluator cached for this data yet: training it once (a few minutes)");
-        Evaluator::load_or_train(&ctx.cache, &data_dir, &ctx.device.build()?, ctx.progress)?;
     }
-    Ok(())
+    Ok(Evaluator::load_or_train(
+        &ctx.cache,
+        data_dir,
+        &ctx.device.build()?,
+        ctx.progress,
+    )?)
 }
 
 /// The evaluator (trained on first need) with the test split as reference.
 pub fn image_scorer(ctx: &Context, metrics: Vec<Metric>) -> Result<ImageScorer> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
-    let device = ctx.device.build()?;
-    if ctx.progress
-        && !crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(&data_dir)?).exists()
-    {
-        eprintln!("no evaluator cached for this data yet: training it once (a few minutes)");
-    }
-    let evaluator = Evaluator::load_or_train(&ctx.cache, &data_dir, &device, ctx.progress)?;
+    let evaluator = load_evaluator(ctx, &data_dir)?;
     let test = data::load_split(&data_dir, Split::Test)?;
     Ok(ImageScorer::new(evaluator, &test, metrics)?)
 }
@@ -376,11 +379,7 @@ pub fn resume(ctx: &Context, run_ref: &str) -> Result<RunReport> {
             run.id, run.name, run.total_steps
         )));
     }
-    let source = spec::Source {
-        path: PathBuf::from(format!("<run {} spec>", run.id)),
-        text: run.spec_text.clone(),
-    };
-    let spec = spec::parse(&source)?;
+    let spec = spec::parse_stored(&run.id, &run.spec_text)?;
     let choice: DeviceChoice = run.device.parse()?;
     let device = choice.build()?;
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
@@ -565,11 +564,7 @@ pub struct Restored {
 pub fn restore(ctx: &Context, run_ref: &str, which: &CheckpointChoice) -> Result<Restored> {
     let tracker = Tracker::open(&ctx.db)?;
     let run = tracker.run(run_ref)?;
-    let source = spec::Source {
-        path: PathBuf::from(format!("<run {} spec>", run.id)),
-        text: run.spec_text.clone(),
-    };
-    let spec = spec::parse(&source)?;
+    let spec = spec::parse_stored(&run.id, &run.spec_text)?;
     let rel = match which {
         CheckpointChoice::Last => runner::LAST_CHECKPOINT,
         CheckpointChoice::Best => runner::BEST_CHECKPOINT,

@@ -225,6 +225,14 @@ pub fn parse(source: &Source) -> Result<Spec> {
     Ok(spec)
 }
 
+/// Parses the spec stored with run `run_id` (errors name the run).
+pub fn parse_stored(run_id: &str, text: &str) -> Result<Spec> {
+    parse(&Source {
+        path: PathBuf::from(format!("<run {run_id} spec>")),
+        text: text.to_string(),
+    })
+}
+
 fn parse_error(source: &Source, e: ron::error::SpannedError) -> SpecError {
     let message = e.code.to_string();
     let hint = if message.contains("Unexpected field") || message.contains("unknown field") {
@@ -392,8 +400,12 @@ pub fn locate(text: &str, path: &str) -> (usize, usize) {
             None => break,
         }
     }
-    let offset = found.unwrap_or(0);
-    let before = &text[..offset];
+    line_col(text, found.unwrap_or(0))
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     (line, col)

@@ -947,6 +947,19 @@ impl Tracker {
         )
     }
 
+    /// The latest value of metric `key` of a run (by full id), if it has one.
+    pub fn latest_value(&self, run: &str, key: &str) -> Result<Option<f64>> {
+        self.conn
+            .prepare_cached("SELECT value FROM latest_metrics WHERE run_id = ?1 AND key = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row([run, key], |row| {
+                    Ok(row.get::<_, Option<f64>>(0)?.unwrap_or(f64::NAN))
+                })
+                .optional()
+            })
+            .map_err(self.err(format!("reading the latest {key} of run {run}")))
+    }
+
     /// The latest value of each metric of a run (by full id), sorted by key.
     pub fn latest_metrics(&self, run: &str) -> Result<Vec<LatestMetric>> {
         self.query(

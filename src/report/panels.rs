@@ -5,7 +5,7 @@
 //!
 //! [`VariantSpec::panel`]: gan_lab_variants::VariantSpec::panel
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gan_lab_variants::panel::{PanelTable, RunView};
 use serde::Serialize;
@@ -54,12 +54,8 @@ pub fn panels(
 ) -> Result<Vec<PanelView>> {
     let mut out = Vec::new();
     for run in runs.iter().take(limit) {
-        let source = spec::Source {
-            path: PathBuf::from(format!("<run {} spec>", run.id)),
-            text: run.spec_text.clone(),
-        };
         // A spec this build cannot read (an older format) just has no panel.
-        let Ok(spec) = spec::parse(&source) else {
+        let Ok(spec) = spec::parse_stored(&run.id, &run.spec_text) else {
             continue;
         };
         let view = RunView {

@@ -70,11 +70,7 @@ pub fn section(
         .collect();
     let mut scores = Vec::new();
     for (run, p) in runs.iter().zip(params) {
-        let value = tracker
-            .latest_metrics(&run.id)?
-            .into_iter()
-            .find(|m| m.key == score)
-            .map(|m| m.value);
+        let value = tracker.latest_value(&run.id, &score)?;
         scores.push(RunScore {
             values: keys
                 .iter()
@@ -91,14 +87,7 @@ pub fn section(
         .map(|(i, c)| ConfigRow {
             rank: i + 1,
             values: c.values.iter().map(|(_, v)| v.clone()).collect(),
-            runs: if c.stopped > 0 {
-                format!(
-                    "{}/{} finished, {} stopped early",
-                    c.finished, c.runs, c.stopped
-                )
-            } else {
-                format!("{}/{} finished", c.finished, c.runs)
-            },
+            runs: c.runs_summary(),
             score: match (c.mean, c.std) {
                 (Some(m), Some(s)) => format!("{} ± {}", format_number(m), format_number(s)),
                 _ => "-".into(),

@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::app::{AppError, Context, Result, table};
-use crate::tracker::{RunRecord, RunStatus, SweepRecord, Tracker};
+use crate::tracker::{RunStatus, SweepRecord, Tracker};
 use plan::{Action, Step};
 use spec::Sweep;
 
@@ -264,21 +264,12 @@ fn plan_table(sweep: &Sweep, steps: &[Step]) -> String {
     table(&rows)
 }
 
-/// The final score of a run: its value at the last evaluation.
-pub fn final_score(tracker: &Tracker, run: &RunRecord, score: &str) -> Result<Option<f64>> {
-    Ok(tracker
-        .latest_metrics(&run.id)?
-        .into_iter()
-        .find(|m| m.key == score)
-        .map(|m| m.value))
-}
-
 /// The end-of-sweep table: configurations ranked by mean score over seeds.
 fn summary(tracker: &Tracker, sweep: &Sweep, steps: &[Step]) -> Result<String> {
     let mut scores = Vec::new();
     for step in steps {
         let (status, score) = match &step.record {
-            Some(r) => (r.status, final_score(tracker, r, &sweep.spec.score)?),
+            Some(r) => (r.status, tracker.latest_value(&r.id, &sweep.spec.score)?),
             None => (RunStatus::Interrupted, None),
         };
         scores.push(rank::RunScore {
@@ -299,11 +290,7 @@ fn summary(tracker: &Tracker, sweep: &Sweep, steps: &[Step]) -> Result<String> {
     for (i, c) in ranked.iter().enumerate() {
         let mut row = vec![(i + 1).to_string()];
         row.extend(c.values.iter().map(|(_, v)| v.clone()));
-        let mut runs = format!("{}/{} finished", c.finished, c.runs);
-        if c.stopped > 0 {
-            runs += &format!(", {} stopped", c.stopped);
-        }
-        row.push(runs);
+        row.push(c.runs_summary());
         row.push(match (c.mean, c.std) {
             (Some(m), Some(s)) => format!("{m:.4} ± {s:.4} ({} scored)", c.scored),
             _ => "-".into(),
@@ -362,7 +349,9 @@ impl pool::Observer for Printer<'_> {
         let how = match (&ended.spawn_error, &record) {
             (Some(e), _) => format!("could not start: {e}"),
             (None, Some(r)) => {
-                let score = final_score(self.tracker, r, &self.sweep.spec.score)
+                let score = self
+                    .tracker
+                    .latest_value(&r.id, &self.sweep.spec.score)
                     .ok()
                     .flatten()
                     .map_or_else(String::new, |s| {

@@ -3,7 +3,6 @@
 //! experiment labels) within the sweep.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use crate::spec;
 use crate::sweep::spec::{PlannedRun, Sweep};
@@ -89,12 +88,8 @@ pub fn recorded(
     let mut newest = HashMap::new();
     // Newest first: keep the first run of each configuration.
     for run in runs {
-        let source = spec::Source {
-            path: PathBuf::from(format!("<run {} spec>", run.id)),
-            text: run.spec_text.clone(),
-        };
         // A spec this build cannot read cannot match a planned run.
-        if let Ok(spec) = spec::parse(&source) {
+        if let Ok(spec) = spec::parse_stored(&run.id, &run.spec_text) {
             newest.entry(spec.config_hash()).or_insert(run);
         }
     }

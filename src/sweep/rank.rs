@@ -30,6 +30,15 @@ pub struct ConfigRank {
 }
 
 impl ConfigRank {
+    /// `2/2 finished`, or `1/2 finished, 1 stopped early`.
+    pub fn runs_summary(&self) -> String {
+        let mut text = format!("{}/{} finished", self.finished, self.runs);
+        if self.stopped > 0 {
+            text += &format!(", {} stopped early", self.stopped);
+        }
+        text
+    }
+
     /// Whether every run of the configuration finished.
     pub fn complete(&self) -> bool {
         self.finished == self.runs

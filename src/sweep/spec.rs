@@ -155,7 +155,7 @@ pub fn load(path: &Path) -> Result<Sweep> {
 /// expands it into runs.
 pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
     let at = |offset: usize, message: String| {
-        let (line, col) = line_col(text, offset);
+        let (line, col) = spec::line_col(text, offset);
         SweepSpecError::At {
             file: path.display().to_string(),
             line,
@@ -524,13 +524,6 @@ fn key_offset_after(text: &str, from: usize, needle: &str) -> Option<usize> {
         offset = end;
     }
     None
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, col)
 }
 
 #[cfg(test)]
