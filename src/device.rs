@@ -7,14 +7,20 @@ use std::fmt;
 use std::str::FromStr;
 
 use burn::prelude::Device;
+use clap::ValueEnum;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
 pub enum DeviceChoice {
-    /// burn-flex on the CPU (the default).
+    /// burn-flex on the CPU (the default)
     #[default]
+    #[value(alias = "cpu")]
     Flex,
+    /// burn-ndarray on the CPU (needs the `ndarray` feature)
     Ndarray,
+    /// a GPU through wgpu: Vulkan, Metal or DX12 (needs the `wgpu` feature)
+    #[value(alias = "gpu")]
     Wgpu,
+    /// an NVIDIA GPU through CUDA (needs the `cuda` feature)
     Cuda,
 }
 
@@ -34,25 +40,17 @@ pub enum DeviceError {
 impl FromStr for DeviceChoice {
     type Err = DeviceError;
 
+    /// Parses a device name as stored with a run (any case, with the aliases).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "flex" | "cpu" => Ok(DeviceChoice::Flex),
-            "ndarray" => Ok(DeviceChoice::Ndarray),
-            "wgpu" | "gpu" => Ok(DeviceChoice::Wgpu),
-            "cuda" => Ok(DeviceChoice::Cuda),
-            _ => Err(DeviceError::Unknown(s.to_string())),
-        }
+        <Self as ValueEnum>::from_str(s.trim(), true)
+            .map_err(|_| DeviceError::Unknown(s.to_string()))
     }
 }
 
 impl fmt::Display for DeviceChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DeviceChoice::Flex => "flex",
-            DeviceChoice::Ndarray => "ndarray",
-            DeviceChoice::Wgpu => "wgpu",
-            DeviceChoice::Cuda => "cuda",
-        })
+        let value = self.to_possible_value().expect("no variant is skipped");
+        f.write_str(value.get_name())
     }
 }
 
@@ -85,6 +83,8 @@ mod tests {
     fn parses_names_and_rejects_unknown() {
         assert_eq!("FLEX".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
         assert_eq!("wgpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Wgpu);
+        assert_eq!("cpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
+        assert_eq!(DeviceChoice::Ndarray.to_string(), "ndarray");
         let e = "tpu".parse::<DeviceChoice>().unwrap_err().to_string();
         assert!(
             e.contains("unknown device `tpu`") && e.contains("flex"),

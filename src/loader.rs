@@ -151,6 +151,7 @@ impl Loader {
             .collect();
         Batch {
             streams,
+            step,
             seed: step_seed(seed, step),
         }
     }

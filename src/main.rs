@@ -1,5 +1,5 @@
-//! The `gan-lab` command line: flags to [`gan_lab::app`] calls, errors to
-//! their whole chain on stderr and an exit code (2 for bad input).
+//! The `gan-lab` command line: flags to [`gan_lab::commands`] calls, errors
+//! to their whole chain on stderr and an exit code (2 for bad input).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
-use gan_lab::app::{self, AppError, Context};
+use gan_lab::commands::{self, run::RunReport};
+use gan_lab::context::{Context, default_cache};
 use gan_lab::device::DeviceChoice;
+use gan_lab::error::AppError;
+use gan_lab::layout::Checkpoint;
 use gan_lab::runner::Outcome;
 use gan_lab::tracker::{RunFilter, RunStatus};
 
@@ -58,8 +61,8 @@ enum Command {
         #[command(flatten)]
         overrides: Overrides,
         /// Compute device: flex (CPU, default), ndarray, wgpu or cuda (the last three need the cargo feature of that name)
-        #[arg(long, default_value = "flex")]
-        device: String,
+        #[arg(long, default_value = "flex", value_parser = parse_device)]
+        device: DeviceChoice,
         /// File the run under this (registered) sweep; `gan-lab sweep` passes it
         #[arg(long, hide = true)]
         sweep: Option<String>,
@@ -86,8 +89,8 @@ enum Command {
         #[arg(long)]
         retry_failed: bool,
         /// Compute device of the runs: flex (CPU, default), ndarray, wgpu or cuda
-        #[arg(long, default_value = "flex")]
-        device: String,
+        #[arg(long, default_value = "flex", value_parser = parse_device)]
+        device: DeviceChoice,
     },
     /// Validate a spec (and overrides) without training
     #[command(
@@ -146,7 +149,7 @@ enum Command {
         images: Option<PathBuf>,
         /// Checkpoint to score: last or best (by FID)
         #[arg(long, default_value = "last")]
-        checkpoint: app::CheckpointChoice,
+        checkpoint: Checkpoint,
         /// Generated images to score
         #[arg(long, default_value_t = 10_000)]
         samples: usize,
@@ -169,7 +172,7 @@ enum Command {
         out: PathBuf,
         /// Checkpoint to sample: last or best (by FID)
         #[arg(long, default_value = "last")]
-        checkpoint: app::CheckpointChoice,
+        checkpoint: Checkpoint,
         /// Noise seed
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -214,8 +217,8 @@ enum Command {
 enum EvaluatorCommand {
     /// Train the evaluator on the train split and cache it (replacing a cached one)
     Train {
-        #[arg(long, default_value = "flex")]
-        device: String,
+        #[arg(long, default_value = "flex", value_parser = parse_device)]
+        device: DeviceChoice,
     },
     /// Show the evaluator's test accuracy, cache path and hash, and sanity references
     Info,
@@ -244,12 +247,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+fn parse_device(name: &str) -> Result<DeviceChoice, gan_lab::device::DeviceError> {
+    name.parse()
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP (the `termination` feature of ctrlc) set the
+/// stop flag: the run finishes its step, checkpoints and ends interrupted.
+fn stop_on_signal() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond Ctrl-C: stopping now without a checkpoint");
+            eprintln!("\nsecond stop signal: stopping now without a checkpoint");
             std::process::exit(130);
         }
         eprintln!("\nstopping after this step (writing a checkpoint); Ctrl-C again to abort");
@@ -266,14 +275,10 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
     let context = |device: DeviceChoice| Context {
         db: db.clone(),
         data_dir: cli.global.data_dir.clone(),
-        cache: cli
-            .global
-            .cache_dir
-            .clone()
-            .unwrap_or_else(app::default_cache),
+        cache: cli.global.cache_dir.clone().unwrap_or_else(default_cache),
         device,
         progress: !cli.global.quiet,
-        stop: stop_on_ctrl_c(),
+        stop: stop_on_signal(),
     };
     match &cli.command {
         Command::Run {
@@ -282,8 +287,8 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             device,
             sweep,
         } => {
-            let ctx = context(device.parse()?);
-            let report = app::run(&ctx, spec, &overrides.set, sweep.as_deref())?;
+            let ctx = context(*device);
+            let report = commands::run::run(&ctx, spec, &overrides.set, sweep.as_deref())?;
             Ok(report_outcome(&report, &db))
         }
         Command::Sweep {
@@ -293,19 +298,13 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             retry_failed,
             device,
         } => {
-            if *jobs == 0 {
-                return Err(AppError::Usage(
-                    "--jobs 0 would train nothing; use 1 or more (at most the number of cores)"
-                        .into(),
-                ));
-            }
-            let ctx = context(device.parse()?);
+            let ctx = context(*device);
             let options = gan_lab::sweep::SweepOptions {
                 jobs: *jobs,
                 dry_run: *dry_run,
                 retry_failed: *retry_failed,
             };
-            let outcome = gan_lab::sweep::sweep(&ctx, spec, &options, &mut std::io::stdout())?;
+            let outcome = commands::sweep::sweep(&ctx, spec, &options)?;
             Ok(match outcome {
                 gan_lab::sweep::SweepOutcome::Complete => ExitCode::SUCCESS,
                 gan_lab::sweep::SweepOutcome::Incomplete => ExitCode::from(1),
@@ -313,7 +312,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             })
         }
         Command::Check { spec, overrides } => {
-            let spec = app::check(spec, &overrides.set)?;
+            let spec = commands::run::check(spec, &overrides.set)?;
             println!(
                 "ok: {} ({}: {}), {} steps of batch {}",
                 spec.name,
@@ -325,7 +324,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Resume { run } => {
-            let report = app::resume(&context(DeviceChoice::Flex), run)?;
+            let report = commands::run::resume(&context(DeviceChoice::Flex), run)?;
             Ok(report_outcome(&report, &db))
         }
         Command::List {
@@ -340,11 +339,11 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
                 sweep_id: sweep.clone(),
                 limit: *limit,
             };
-            print!("{}", app::list(&db, &filter)?);
+            print!("{}", commands::list::list(&db, &filter)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluator(EvaluatorCommand::Train { device }) => {
-            let evaluator = app::evaluator_train(&context(device.parse()?))?;
+            let evaluator = commands::evaluator::train(&context(*device))?;
             println!(
                 "evaluator {} trained in {:.0} s: test accuracy {:.2}%, cached in {}",
                 evaluator.info.id(),
@@ -355,7 +354,10 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluator(EvaluatorCommand::Info) => {
-            print!("{}", app::evaluator_info(&context(DeviceChoice::Flex))?);
+            print!(
+                "{}",
+                commands::evaluator::info(&context(DeviceChoice::Flex))?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval {
@@ -366,8 +368,8 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
         } => {
             let ctx = context(DeviceChoice::Flex);
             let text = match (run, images) {
-                (_, Some(path)) => app::eval_images(&ctx, path)?,
-                (Some(run), None) => app::eval_run(&ctx, run, checkpoint, *samples)?,
+                (_, Some(path)) => commands::eval::eval_images(&ctx, path)?,
+                (Some(run), None) => commands::eval::eval_run(&ctx, run, *checkpoint, *samples)?,
                 (None, None) => unreachable!("clap requires one"),
             };
             print!("{text}");
@@ -383,13 +385,16 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             interpolate,
         } => {
             let ctx = context(DeviceChoice::Flex);
-            let request = app::SampleRequest {
+            let request = commands::sample::SampleRequest {
                 n: n.unwrap_or(if interpolate.is_some() { 10 } else { 64 }),
                 seed: *seed,
                 class: class.clone(),
                 interpolate: *interpolate,
             };
-            println!("{}", app::sample(&ctx, run, checkpoint, &request, out)?);
+            println!(
+                "{}",
+                commands::sample::sample(&ctx, run, *checkpoint, &request, out)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Report {
@@ -398,27 +403,23 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             sweep,
             out,
         } => {
-            let out = out.clone().unwrap_or_else(|| {
-                let name = experiment.as_deref().or(sweep.as_deref()).unwrap_or("all");
-                PathBuf::from("reports").join(name)
-            });
             let selection = gan_lab::report::Selection {
                 runs: runs.clone(),
                 experiment: experiment.clone(),
                 sweep: sweep.clone(),
             };
-            let page = gan_lab::report::render(&db, &selection, &out).map_err(AppError::from)?;
+            let page = commands::report::report(&db, &selection, out.as_deref())?;
             println!("report written to {}", page.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { run } => {
-            print!("{}", app::show(&db, run)?);
+            print!("{}", commands::list::show(&db, run)?);
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn report_outcome(report: &app::RunReport, db: &std::path::Path) -> ExitCode {
+fn report_outcome(report: &RunReport, db: &std::path::Path) -> ExitCode {
     let id = &report.run_id;
     match &report.outcome {
         Outcome::Finished { steps } => {

@@ -5,23 +5,17 @@
 //! cadence; stops on Ctrl-C with a checkpoint; and stops a diverged run (a
 //! non-finite number) as failed, keeping the last good checkpoint.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use burn::prelude::Device;
-use gan_lab_variants::{Scalar, Variant};
+use gan_lab_variants::{Judge, Objective, Scalar, Variant, metric};
 
 use crate::events::{Event, Sink, SinkError};
+use crate::layout::{Checkpoint, RunLayout};
 use crate::loader::{Loader, step_seed};
-
-/// Where the latest checkpoint lives, relative to the run folder.
-pub const LAST_CHECKPOINT: &str = "checkpoints/last";
-const STATE_FILE: &str = "state.json";
-
-/// Where the checkpoint with the best score lives, relative to the run folder.
-pub const BEST_CHECKPOINT: &str = "checkpoints/best";
 
 #[derive(Clone, Debug)]
 pub struct Cadence {
@@ -31,20 +25,6 @@ pub struct Cadence {
     pub seed: u64,
     /// Evaluate every this many steps (and at the end) with this many images.
     pub eval: Option<(u64, usize)>,
-}
-
-/// Scores generated images (the evaluation module implements it; the
-/// runner only knows that a lower `primary` score is better).
-pub trait Scorer {
-    /// Scores `pixels` (`n * 784` values in `[-1, 1]`); `labels` are the
-    /// classes a conditional generator was asked for, one per image.
-    fn score(
-        &mut self,
-        pixels: &[f32],
-        labels: Option<&[u8]>,
-    ) -> std::result::Result<Vec<Scalar>, SinkError>;
-    /// The score that picks the best checkpoint (lower is better), such as `fid`.
-    fn primary(&self) -> Option<&'static str>;
 }
 
 /// Decides after each evaluation whether a run is worth continuing (a
@@ -97,6 +77,12 @@ pub enum RunnerError {
         #[source]
         source: SinkError,
     },
+    #[error("evaluation failed at step {step}")]
+    Score {
+        step: u64,
+        #[source]
+        source: gan_lab_variants::VariantError,
+    },
     #[error("could not restore checkpoint from {}", dir.display())]
     Restore {
         dir: PathBuf,
@@ -113,11 +99,14 @@ pub struct Runner<'a> {
     /// The autodiff training device.
     pub device: Device,
     pub cadence: Cadence,
-    pub run_dir: PathBuf,
+    pub layout: RunLayout,
     pub sinks: Vec<&'a mut dyn Sink>,
     /// Set by Ctrl-C: finish the current step, checkpoint, stop.
     pub stop: Arc<AtomicBool>,
-    pub scorer: Option<Box<dyn Scorer + 'a>>,
+    /// What the variant scores itself with, when the run evaluates.
+    pub judge: Option<Box<dyn Judge + 'a>>,
+    /// The score that picks the best checkpoint (the variant's objective).
+    pub objective: Option<Objective>,
     /// Consulted after each evaluation.
     pub early_stop: Option<Box<dyn EarlyStop + 'a>>,
 }
@@ -139,7 +128,7 @@ impl Runner<'_> {
 
     /// Restores the last checkpoint and returns its step (0 when there is none).
     pub fn restore(&mut self) -> Result<u64> {
-        let Some((dir, step)) = last_checkpoint(&self.run_dir) else {
+        let Some((dir, step)) = self.layout.last_checkpoint() else {
             return Ok(0);
         };
         self.variant.load(&dir).map_err(|e| RunnerError::Restore {
@@ -161,21 +150,23 @@ impl Runner<'_> {
         )?;
         let images_per_step = self.loader.images_per_step() as f64;
         let mut last_good = start_step;
-        let mut best: Option<f64> = best_score(&self.run_dir);
+        let mut best: Option<f64> = self.layout.best_score();
         for step in start_step + 1..=total {
             let started = Instant::now();
             self.device.seed(step_seed(self.cadence.seed, step));
             let batch = self.loader.batch(step, &self.device);
             let mut scalars = self.variant.train_step(&batch);
             let seconds = started.elapsed().as_secs_f64().max(1e-9);
-            scalars.push(Scalar {
-                name: "img_per_s",
-                value: images_per_step / seconds,
-            });
+            scalars.push(Scalar::new("img_per_s", images_per_step / seconds));
 
             if let Some(bad) = scalars.iter().find(|s| !s.value.is_finite()) {
+                let kept = if last_good > 0 {
+                    format!("the last good checkpoint is from step {last_good}")
+                } else {
+                    "no checkpoint was written before it; rerun with a lower learning rate".into()
+                };
                 let reason = format!(
-                    "{} became {} at step {step} (training diverged); the last good checkpoint is from step {last_good}",
+                    "{} became {} at step {step} (training diverged); {kept}",
                     bad.name, bad.value
                 );
                 self.emit(
@@ -259,27 +250,22 @@ impl Runner<'_> {
         Ok(Outcome::Finished { steps: total })
     }
 
-    /// Scores the generator; returns the primary score when it beats
-    /// `best`, and all the scores.
+    /// Lets the variant score itself; returns the objective's score when it
+    /// beats `best`, and all the scores.
     fn evaluate(
         &mut self,
         step: u64,
         samples: usize,
         best: &mut Option<f64>,
     ) -> Result<(Option<f64>, Vec<Scalar>)> {
-        let Some(scorer) = self.scorer.as_mut() else {
+        let Some(judge) = self.judge.as_deref() else {
             return Ok((None, Vec::new()));
         };
-        // The same noise at every evaluation, so that curves show the model, not the draw.
-        let (pixels, labels) =
-            generate_for_eval(self.variant.as_ref(), samples, self.cadence.seed ^ 0xE7A1);
-        let scores = scorer
-            .score(&pixels, labels.as_deref())
-            .map_err(|source| RunnerError::Eval { step, source })?;
-        let primary = scorer
-            .primary()
-            .and_then(|p| scores.iter().find(|s| s.name == p))
-            .map(|s| s.value);
+        // The same draws at every evaluation, so that curves show the model, not the draw.
+        let scores = self
+            .variant
+            .evaluate(judge, samples, eval_seed(self.cadence.seed))
+            .map_err(|source| RunnerError::Score { step, source })?;
         self.emit(
             step,
             Event::Eval {
@@ -287,8 +273,13 @@ impl Runner<'_> {
                 scores: scores.clone(),
             },
         )?;
-        match primary {
-            Some(score) if score.is_finite() && best.is_none_or(|b| score < b) => {
+        let Some(objective) = &self.objective else {
+            return Ok((None, scores));
+        };
+        match metric::find(&scores, &objective.key) {
+            Some(score)
+                if score.is_finite() && best.is_none_or(|b| objective.is_better(score, b)) =>
+            {
                 *best = Some(score);
                 Ok((Some(score), scores))
             }
@@ -298,9 +289,9 @@ impl Runner<'_> {
 
     /// Copies the checkpoint just written to the best-checkpoint folder.
     fn keep_best(&mut self, step: u64, score: f64) -> Result<()> {
-        let last = self.run_dir.join(LAST_CHECKPOINT);
-        let best = self.run_dir.join(BEST_CHECKPOINT);
-        let incoming = self.run_dir.join("checkpoints/best-incoming");
+        let last = self.layout.checkpoint(Checkpoint::Last);
+        let best = self.layout.checkpoint(Checkpoint::Best);
+        let incoming = self.layout.best_incoming();
         let fail = |e: std::io::Error| RunnerError::Checkpoint {
             dir: best.clone(),
             source: Box::new(e),
@@ -312,14 +303,14 @@ impl Runner<'_> {
             std::fs::copy(entry.path(), incoming.join(entry.file_name())).map_err(fail)?;
         }
         let state = serde_json::json!({ "step": step, "seed": self.cadence.seed, "score": score });
-        std::fs::write(incoming.join(STATE_FILE), state.to_string()).map_err(fail)?;
+        std::fs::write(RunLayout::state_file(&incoming), state.to_string()).map_err(fail)?;
         let _ = std::fs::remove_dir_all(&best);
         std::fs::rename(&incoming, &best).map_err(fail)?;
         self.emit(
             step,
             Event::Checkpoint {
                 step,
-                dir: PathBuf::from(BEST_CHECKPOINT),
+                dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Best)),
             },
         )
     }
@@ -327,21 +318,22 @@ impl Runner<'_> {
     /// Writes a checkpoint beside the old one, then swaps it in, so a crash
     /// mid-write never destroys the last good checkpoint.
     fn checkpoint(&mut self, step: u64) -> Result<()> {
-        let last = self.run_dir.join(LAST_CHECKPOINT);
-        let fresh = self.run_dir.join("checkpoints/incoming");
-        let old = self.run_dir.join("checkpoints/previous");
-        let fail =
-            |dir: &Path, e: Box<dyn std::error::Error + Send + Sync>| RunnerError::Checkpoint {
+        let last = self.layout.checkpoint(Checkpoint::Last);
+        let fresh = self.layout.incoming();
+        let old = self.layout.previous();
+        let fail = |dir: &std::path::Path, e: Box<dyn std::error::Error + Send + Sync>| {
+            RunnerError::Checkpoint {
                 dir: dir.to_path_buf(),
                 source: e,
-            };
+            }
+        };
         let _ = std::fs::remove_dir_all(&fresh);
         std::fs::create_dir_all(&fresh).map_err(|e| fail(&fresh, Box::new(e)))?;
         self.variant
             .save(&fresh)
             .map_err(|e| fail(&fresh, Box::new(e)))?;
         let state = serde_json::json!({ "step": step, "seed": self.cadence.seed });
-        std::fs::write(fresh.join(STATE_FILE), state.to_string())
+        std::fs::write(RunLayout::state_file(&fresh), state.to_string())
             .map_err(|e| fail(&fresh, Box::new(e)))?;
         let _ = std::fs::remove_dir_all(&old);
         if last.exists() {
@@ -353,59 +345,15 @@ impl Runner<'_> {
             step,
             Event::Checkpoint {
                 step,
-                dir: PathBuf::from(LAST_CHECKPOINT),
+                dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Last)),
             },
         )
     }
 }
 
-/// `n` images to score and, for a conditional generator, the class each was
-/// asked for (classes in turn, so every class gets its share).
-pub fn generate_for_eval(
-    variant: &dyn Variant,
-    n: usize,
-    seed: u64,
-) -> (Vec<f32>, Option<Vec<u8>>) {
-    match variant.classes() {
-        Some(classes) => {
-            let labels: Vec<u8> = (0..n).map(|i| (i % classes) as u8).collect();
-            match variant.generate_labeled(&labels, seed) {
-                Some(pixels) => (pixels, Some(labels)),
-                None => (variant.generate(n, seed), None),
-            }
-        }
-        None => (variant.generate(n, seed), None),
-    }
-}
-
-/// The score of a run's best checkpoint so far (after a resume).
-fn best_score(run_dir: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(run_dir.join(BEST_CHECKPOINT).join(STATE_FILE)).ok()?;
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()?
-        .get("score")?
-        .as_f64()
-}
-
-/// The step of a checkpoint folder (`checkpoints/last`, `checkpoints/best`).
-pub fn checkpoint_step(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()?
-        .get("step")?
-        .as_u64()
-}
-
-/// The newest complete checkpoint of a run folder and its step.
-pub fn last_checkpoint(run_dir: &Path) -> Option<(PathBuf, u64)> {
-    ["checkpoints/last", "checkpoints/previous"]
-        .iter()
-        .find_map(|rel| {
-            let dir = run_dir.join(rel);
-            let text = std::fs::read_to_string(dir.join(STATE_FILE)).ok()?;
-            let state: serde_json::Value = serde_json::from_str(&text).ok()?;
-            Some((dir, state.get("step")?.as_u64()?))
-        })
+/// The seed of the draws behind every evaluation of a run.
+pub fn eval_seed(seed: u64) -> u64 {
+    seed ^ 0xE7A1
 }
 
 #[cfg(test)]
@@ -413,7 +361,8 @@ mod tests {
     use super::*;
     use crate::events::MemorySink;
     use crate::loader::TrainSet;
-    use gan_lab_variants::{Batch, SampleGrid, StreamRequest};
+    use gan_lab_variants::{Batch, Better, SampleGrid, StreamRequest};
+    use std::path::Path;
 
     /// A variant whose loss is the step count, NaN from `nan_at` on.
     struct Counter {
@@ -437,10 +386,7 @@ mod tests {
             } else {
                 self.steps as f64
             };
-            vec![Scalar {
-                name: "loss_d",
-                value,
-            }]
+            vec![Scalar::new("loss_d", value)]
         }
         fn sample_grid(&self) -> SampleGrid {
             SampleGrid {
@@ -450,14 +396,13 @@ mod tests {
                 row_labels: vec![],
             }
         }
-        fn generate(&self, n: usize, _seed: u64) -> Vec<f32> {
-            vec![0.0; n * 784]
-        }
-        fn latent_dim(&self) -> usize {
-            1
-        }
-        fn generate_from_noise(&self, noise: &[f32], _labels: Option<&[u8]>) -> Vec<f32> {
-            vec![0.0; noise.len() * 784]
+        fn evaluate(
+            &self,
+            judge: &dyn Judge,
+            samples: usize,
+            _seed: u64,
+        ) -> gan_lab_variants::Result<Vec<Scalar>> {
+            judge.image_scores(&vec![0.0; samples * 784])
         }
         fn save(&self, dir: &Path) -> gan_lab_variants::Result<()> {
             std::fs::write(dir.join("steps"), self.steps.to_string()).unwrap();
@@ -486,31 +431,45 @@ mod tests {
                 seed: 1,
                 eval: None,
             },
-            run_dir: dir.to_path_buf(),
+            layout: RunLayout::new(dir),
             sinks: vec![sink],
             stop: Arc::new(AtomicBool::new(stop)),
-            scorer: None,
+            judge: None,
+            objective: Some(Objective {
+                key: "fid".into(),
+                better: Better::Lower,
+            }),
             early_stop: None,
         }
     }
 
     /// Hands out a fixed sequence of FIDs.
-    struct Sequence(Vec<f64>);
+    struct Sequence(std::cell::RefCell<Vec<f64>>);
 
-    impl Scorer for Sequence {
-        fn score(
-            &mut self,
-            pixels: &[f32],
-            _labels: Option<&[u8]>,
-        ) -> std::result::Result<Vec<Scalar>, SinkError> {
-            assert_eq!(pixels.len(), 5 * 784);
-            Ok(vec![Scalar {
-                name: "fid",
-                value: self.0.remove(0),
-            }])
+    fn sequence(fids: &[f64]) -> Option<Box<dyn Judge>> {
+        Some(Box::new(Sequence(std::cell::RefCell::new(fids.to_vec()))))
+    }
+
+    impl Judge for Sequence {
+        fn test_set(&self) -> (&[f32], &[u8]) {
+            (&[], &[])
         }
-        fn primary(&self) -> Option<&'static str> {
-            Some("fid")
+        fn image_scores(&self, pixels: &[f32]) -> gan_lab_variants::Result<Vec<Scalar>> {
+            assert_eq!(pixels.len(), 5 * 784);
+            Ok(vec![Scalar::new("fid", self.0.borrow_mut().remove(0))])
+        }
+        fn class_scores(
+            &self,
+            _pixels: &[f32],
+            _labels: &[u8],
+        ) -> gan_lab_variants::Result<Vec<Scalar>> {
+            unreachable!("the counter is unconditional")
+        }
+        fn classify(&self, pixels: &[f32]) -> Vec<u8> {
+            vec![0; pixels.len() / 784]
+        }
+        fn fid(&self, _pixels: &[f32], _reference: &[f32]) -> gan_lab_variants::Result<f64> {
+            unreachable!("the counter asks for image scores only")
         }
     }
 
@@ -520,7 +479,7 @@ mod tests {
         let mut sink = MemorySink::default();
         let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
         r.cadence.eval = Some((2, 5));
-        r.scorer = Some(Box::new(Sequence(vec![5.0, 3.0, 4.0, 2.5, 9.0])));
+        r.judge = sequence(&[5.0, 3.0, 4.0, 2.5, 9.0]);
         assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
         assert_eq!(sink.series("fid").len(), 0, "scores come as Eval events");
         let evals: Vec<u64> = sink
@@ -535,10 +494,11 @@ mod tests {
             })
             .collect();
         assert_eq!(evals, vec![2, 4, 6, 8, 10]);
-        let best = dir.path().join(BEST_CHECKPOINT);
-        assert_eq!(checkpoint_step(&best), Some(8));
+        let layout = RunLayout::new(dir.path());
+        let best = layout.checkpoint(Checkpoint::Best);
+        assert_eq!(RunLayout::checkpoint_step(&best), Some(8));
         assert_eq!(std::fs::read_to_string(best.join("steps")).unwrap(), "8");
-        assert_eq!(best_score(dir.path()), Some(2.5));
+        assert_eq!(layout.best_score(), Some(2.5));
     }
 
     /// Stops when the FID is above a bar.
@@ -561,7 +521,7 @@ mod tests {
         let mut sink = MemorySink::default();
         let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
         r.cadence.eval = Some((2, 5));
-        r.scorer = Some(Box::new(Sequence(vec![5.0, 3.0, 4.0, 2.5, 9.0])));
+        r.judge = sequence(&[5.0, 3.0, 4.0, 2.5, 9.0]);
         r.early_stop = Some(Box::new(Above(3.5)));
         let outcome = r.run(0).unwrap();
         assert_eq!(
@@ -571,7 +531,10 @@ mod tests {
                 reason: "fid 5 at step 2".into()
             }
         );
-        assert_eq!(last_checkpoint(dir.path()).map(|c| c.1), Some(2));
+        assert_eq!(
+            RunLayout::new(dir.path()).last_checkpoint().map(|c| c.1),
+            Some(2)
+        );
         assert!(
             sink.events
                 .iter()
@@ -589,7 +552,7 @@ mod tests {
         let mut sink = MemorySink::default();
         let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
         r.cadence.eval = Some((5, 5));
-        r.scorer = Some(Box::new(Sequence(vec![1.0, 9.0])));
+        r.judge = sequence(&[1.0, 9.0]);
         r.early_stop = Some(Box::new(Above(3.5)));
         assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
     }
@@ -626,7 +589,10 @@ mod tests {
             .collect();
         assert_eq!(samples, vec![4, 8, 10]);
         assert_eq!(checkpoints, vec![3, 6, 9, 10]);
-        assert_eq!(last_checkpoint(dir.path()).map(|c| c.1), Some(10));
+        assert_eq!(
+            RunLayout::new(dir.path()).last_checkpoint().map(|c| c.1),
+            Some(10)
+        );
         assert_eq!(sink.series("loss_d").len(), 10);
         assert!(sink.series("img_per_s").iter().all(|p| p.1 > 0.0));
         assert_eq!(sink.events.last(), Some(&Event::Finished { step: 10 }));
@@ -645,11 +611,25 @@ mod tests {
             reason.contains("loss_d became NaN at step 8") && reason.contains("step 6"),
             "{reason}"
         );
-        let (dir_path, ckpt_step) = last_checkpoint(dir.path()).unwrap();
+        let (dir_path, ckpt_step) = RunLayout::new(dir.path()).last_checkpoint().unwrap();
         assert_eq!(ckpt_step, 6);
         assert_eq!(
             std::fs::read_to_string(dir_path.join("steps")).unwrap(),
             "6"
+        );
+    }
+
+    #[test]
+    fn divergence_before_any_checkpoint_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MemorySink::default();
+        let outcome = runner(dir.path(), 1, false, &mut sink).run(0).unwrap();
+        let Outcome::Failed { step: 1, reason } = outcome else {
+            panic!("expected failure at step 1")
+        };
+        assert!(
+            reason.contains("no checkpoint was written") && !reason.contains("step 0"),
+            "{reason}"
         );
     }
 

@@ -1,14 +1,18 @@
 //! Scoring generated images: the evaluator's features and probabilities of
 //! the test split (the reference, computed once), and the chosen metrics of a
-//! generated set against it.
+//! generated set against it. [`ImageScorer`] is the [`Judge`] that variants
+//! score themselves with.
 
-use gan_lab_variants::Scalar;
+use std::cell::RefCell;
+use std::path::Path;
 
-use crate::data::Dataset;
+use gan_lab_variants::{Judge, Scalar, VariantError};
+
+use crate::context::Context;
+use crate::data::{self, Dataset, Split};
+use crate::error::Result as AppResult;
 use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM, to_unit_range};
-use crate::events::SinkError;
 use crate::metrics::{self, Features, Gaussian, KidOptions};
-use crate::runner::Scorer;
 use crate::spec::Metric;
 
 /// A score that can rank runs (a sweep's `score`).
@@ -121,6 +125,19 @@ pub struct ImageScorer {
     pub evaluator: Evaluator,
     reference: Reference,
     metrics: Vec<Metric>,
+    /// The test split in `[-1, 1]`, and its classes.
+    test_pixels: Vec<f32>,
+    test_labels: Vec<u8>,
+    /// The evaluator's outputs for the last images it saw: a variant asks
+    /// for image and class scores of the same images in turn.
+    last: RefCell<Option<(Vec<f32>, Outputs)>>,
+}
+
+/// Evaluator features and class probabilities of a set of images.
+#[derive(Clone)]
+struct Outputs {
+    features: Vec<f32>,
+    probs: Vec<f32>,
 }
 
 /// The evaluator's features of the reference images, cached beside the
@@ -175,7 +192,22 @@ impl ImageScorer {
                 per_class,
             },
             metrics,
+            test_pixels: to_unit_range(&reference.images.pixels),
+            test_labels: reference.labels.clone(),
+            last: RefCell::new(None),
         })
+    }
+
+    fn outputs(&self, pixels: &[f32]) -> Outputs {
+        if let Some((seen, outputs)) = self.last.borrow().as_ref()
+            && seen.as_slice() == pixels
+        {
+            return outputs.clone();
+        }
+        let (features, probs) = self.evaluator.outputs(pixels);
+        let outputs = Outputs { features, probs };
+        *self.last.borrow_mut() = Some((pixels.to_vec(), outputs.clone()));
+        outputs
     }
 
     /// The scores of `pixels` (`n * 784` values in `[-1, 1]`), named as they
@@ -187,12 +219,12 @@ impl ImageScorer {
         pixels: &[f32],
         labels: Option<&[u8]>,
     ) -> metrics::Result<Vec<Scalar>> {
-        let (features, probs) = self.evaluator.outputs(pixels);
+        let Outputs { features, probs } = self.outputs(pixels);
         let generated = Features::new(&features, FEATURE_DIM)?;
         let reference = Features::new(&self.reference.features, FEATURE_DIM)?;
         let probs = Features::new(&probs, CLASSES)?;
         let mut out = Vec::new();
-        let mut push = |name: &'static str, value: f64| out.push(Scalar { name, value });
+        let mut push = |name: &'static str, value: f64| out.push(Scalar::new(name, value));
         for metric in &self.metrics {
             match metric {
                 Metric::Fid => push(
@@ -248,53 +280,124 @@ impl ImageScorer {
             }
             right as f64 / asked.max(1) as f64
         };
-        let mut out = vec![Scalar {
-            name: "cond_acc",
-            value: hits(None),
-        }];
+        let mut out = vec![Scalar::new("cond_acc", hits(None))];
         let mut intra = Vec::new();
         for class in 0..CLASSES as u8 {
-            out.push(Scalar {
-                name: CLASS_ACC[class as usize],
-                value: hits(Some(class)),
-            });
+            out.push(Scalar::new(CLASS_ACC[class as usize], hits(Some(class))));
             if self.metrics.contains(&Metric::Fid) {
                 let rows = rows_of(features, labels, class);
                 if rows.len() >= 2 * FEATURE_DIM {
                     let fid = Gaussian::fit(Features::new(&rows, FEATURE_DIM)?)?
                         .frechet_distance(&self.reference.per_class[class as usize])?;
-                    out.push(Scalar {
-                        name: INTRA_FID[class as usize],
-                        value: fid,
-                    });
+                    out.push(Scalar::new(INTRA_FID[class as usize], fid));
                     intra.push(fid);
                 }
             }
         }
         if !intra.is_empty() {
-            out.push(Scalar {
-                name: "intra_fid_mean",
-                value: intra.iter().sum::<f64>() / intra.len() as f64,
-            });
+            out.push(Scalar::new(
+                "intra_fid_mean",
+                intra.iter().sum::<f64>() / intra.len() as f64,
+            ));
         }
         Ok(out)
     }
 }
 
-impl Scorer for ImageScorer {
-    fn score(&mut self, pixels: &[f32], labels: Option<&[u8]>) -> Result<Vec<Scalar>, SinkError> {
-        Ok(self.score_pixels(pixels, labels)?)
+fn judge_error(e: metrics::MetricsError) -> VariantError {
+    VariantError::Judge(e.to_string())
+}
+
+impl Judge for ImageScorer {
+    fn test_set(&self) -> (&[f32], &[u8]) {
+        (&self.test_pixels, &self.test_labels)
     }
 
-    fn primary(&self) -> Option<&'static str> {
-        self.metrics.contains(&Metric::Fid).then_some("fid")
+    fn image_scores(&self, pixels: &[f32]) -> gan_lab_variants::Result<Vec<Scalar>> {
+        self.score_pixels(pixels, None).map_err(judge_error)
     }
+
+    fn class_scores(&self, pixels: &[f32], labels: &[u8]) -> gan_lab_variants::Result<Vec<Scalar>> {
+        let Outputs { features, probs } = self.outputs(pixels);
+        self.conditional_scores(&features, &probs, labels)
+            .map_err(judge_error)
+    }
+
+    fn classify(&self, pixels: &[f32]) -> Vec<u8> {
+        self.outputs(pixels)
+            .probs
+            .chunks(CLASSES)
+            .map(|p| crate::evaluator::argmax(p) as u8)
+            .collect()
+    }
+
+    fn fid(&self, pixels: &[f32], reference: &[f32]) -> gan_lab_variants::Result<f64> {
+        let generated = self.outputs(pixels).features;
+        let (reference, _) = self.evaluator.outputs(reference);
+        let fit = |f: &[f32]| Gaussian::fit(Features::new(f, FEATURE_DIM)?);
+        fit(&generated)
+            .and_then(|g| g.frechet_distance(&fit(&reference)?))
+            .map_err(judge_error)
+    }
+}
+
+/// The keys of the scores that `metrics` produce.
+pub fn score_keys(metrics: &[Metric]) -> Vec<&'static str> {
+    metrics
+        .iter()
+        .flat_map(|m| match m {
+            Metric::Fid => &["fid"][..],
+            Metric::Kid => &["kid", "kid_std"][..],
+            Metric::Is => &["is", "is_std"][..],
+            Metric::Coverage => &["coverage_kl", "classes_covered"][..],
+            Metric::PrecisionRecall => &["precision", "recall"][..],
+        })
+        .copied()
+        .collect()
+}
+
+/// The score that picks a run's best checkpoint: its variant's objective
+/// among the scores its `eval` section produces.
+pub fn objective(spec: &crate::spec::Spec) -> Option<gan_lab_variants::Objective> {
+    let eval = spec.eval.as_ref()?;
+    spec.variant.config().objective(&score_keys(&eval.metrics))
+}
+
+/// The cached evaluator for `data_dir`, trained first when there is none.
+pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> AppResult<Evaluator> {
+    let cached = crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(data_dir)?)
+        .join("info.json")
+        .is_file();
+    if ctx.progress && !cached {
+        eprintln!("no evaluator cached for this data yet: training it once (a few minutes)");
+    }
+    Ok(Evaluator::load_or_train(
+        &ctx.cache,
+        data_dir,
+        &ctx.device.build()?,
+        ctx.progress,
+    )?)
+}
+
+/// Trains and caches the evaluator now if it is not cached yet (so that
+/// parallel runs do not each train it).
+pub fn ensure_evaluator(ctx: &Context) -> AppResult<()> {
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    load_evaluator(ctx, &data_dir).map(|_| ())
+}
+
+/// The evaluator (trained on first need) with the test split as reference.
+pub fn image_scorer(ctx: &Context, metrics: Vec<Metric>) -> AppResult<ImageScorer> {
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let evaluator = load_evaluator(ctx, &data_dir)?;
+    let test = data::load_split(&data_dir, Split::Test)?;
+    Ok(ImageScorer::new(evaluator, &test, metrics)?)
 }
 
 /// Scores as an aligned two-column table.
 pub fn format_scores(scores: &[Scalar]) -> String {
     scores
         .iter()
-        .map(|s| format!("  {:<16} {:>12.4}\n", s.name, s.value))
+        .map(|s| format!("  {:<16} {:>12.4}\n", s.name.as_ref(), s.value))
         .collect()
 }

@@ -7,12 +7,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::events::{Event, Sink, SinkError};
+use crate::layout::RunLayout;
 use crate::tracker::{MetricPoint, RunStatus, Tracker};
-
-/// Path of the sample grid of `step`, relative to the run folder.
-pub fn sample_path(step: u64) -> String {
-    format!("samples/step-{step:06}.png")
-}
 
 /// Writes sample grids as PNG files into the run folder.
 pub struct ArtifactSink {
@@ -22,7 +18,7 @@ pub struct ArtifactSink {
 impl Sink for ArtifactSink {
     fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
         if let Event::Samples { step, grid } = event {
-            crate::grid::write_png(&self.run_dir.join(sample_path(*step)), grid)?;
+            crate::grid::write_png(&self.run_dir.join(RunLayout::sample_rel(*step)), grid)?;
         }
         Ok(())
     }
@@ -94,8 +90,12 @@ impl Sink for TrackerSink<'_> {
             }
             Event::Samples { step, .. } => {
                 self.flush()?;
-                self.tracker
-                    .add_artifact(&run, "samples", Some(*step), &sample_path(*step))?;
+                self.tracker.add_artifact(
+                    &run,
+                    "samples",
+                    Some(*step),
+                    &RunLayout::sample_rel(*step),
+                )?;
             }
             Event::Checkpoint { step, dir } => {
                 self.flush()?;

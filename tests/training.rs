@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use gan_lab::app::{self, Context};
+use gan_lab::commands::run;
+use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
 use gan_lab::runner::Outcome;
 use gan_lab::tracker::{RunStatus, Tracker};
@@ -125,11 +126,11 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
     let data = fake_data(dir.path(), 120);
     let spec = tiny_spec(dir.path(), "det", "Mlp", "NonSaturating", 4);
 
-    let a = app::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
-    let b = app::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
+    let a = run::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
+    let b = run::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
     assert_eq!(a.outcome, Outcome::Finished { steps: 4 });
     // Stop requested before the first step: the run stops after step 1 with a checkpoint.
-    let c = app::run(&context(dir.path(), &data, true), &spec, &[], None).unwrap();
+    let c = run::run(&context(dir.path(), &data, true), &spec, &[], None).unwrap();
     assert_eq!(c.outcome, Outcome::Interrupted { step: 1 });
 
     let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
@@ -143,7 +144,7 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
     );
     assert!(c.run_dir.join("checkpoints/last/state.json").is_file());
 
-    let resumed = app::resume(&context(dir.path(), &data, false), &c.run_id).unwrap();
+    let resumed = run::resume(&context(dir.path(), &data, false), &c.run_id).unwrap();
     assert_eq!(resumed.outcome, Outcome::Finished { steps: 4 });
     assert_eq!(tracker.run(&c.run_id).unwrap().status, RunStatus::Finished);
 
@@ -164,7 +165,7 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
         "resume continues as if never stopped"
     );
 
-    let again = app::resume(&context(dir.path(), &data, false), &c.run_id).unwrap_err();
+    let again = run::resume(&context(dir.path(), &data, false), &c.run_id).unwrap_err();
     assert!(again.to_string().contains("already finished"), "{again}");
     assert_eq!(again.exit_code(), 2);
 }
@@ -189,7 +190,7 @@ fn every_loss_and_architecture_trains() {
                 "variant.g_steps=2".to_string(),
             ];
             let report =
-                app::run(&context(dir.path(), &data, false), &spec, &overrides, None).unwrap();
+                run::run(&context(dir.path(), &data, false), &spec, &overrides, None).unwrap();
             assert_eq!(report.outcome, Outcome::Finished { steps: 2 }, "{name}");
         }
     }

@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::app::{format_time, run_folder};
+use crate::layout::run_folder;
+use crate::table::format_time;
 use crate::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
 use chart::Series;
 use diagnosis::{Evidence, Finding};

@@ -11,7 +11,7 @@ use gan_lab_variants::panel::{PanelTable, RunView};
 use serde::Serialize;
 
 use super::{ReportError, Result, chart, embed_png};
-use crate::app::run_folder;
+use crate::layout::run_folder;
 use crate::spec;
 use crate::tracker::{RunRecord, Tracker};
 

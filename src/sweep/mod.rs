@@ -19,7 +19,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::app::{AppError, Context, Result, table};
+use crate::context::Context;
+use crate::error::{AppError, Result};
+use crate::table::table;
 use crate::tracker::{RunStatus, SweepRecord, Tracker};
 use plan::{Action, Step};
 use spec::Sweep;
@@ -67,7 +69,7 @@ pub fn sweep(
         writeln!(out, "dry run: nothing was trained or recorded").map_err(io)?;
         return Ok(SweepOutcome::Complete);
     }
-    let logs = crate::app::db_folder(&ctx.db).join("sweeps").join(name);
+    let logs = crate::layout::db_folder(&ctx.db).join("sweeps").join(name);
     let _lock = SweepLock::take(&logs)?;
     tracker.upsert_sweep(&SweepRecord {
         id: name.clone(),
@@ -93,7 +95,7 @@ pub fn sweep(
         })
         .collect();
     if !jobs.is_empty() {
-        crate::app::ensure_evaluator(ctx)?;
+        crate::scoring::ensure_evaluator(ctx)?;
         writeln!(
             out,
             "training {} run(s), {} at a time; logs in {}",

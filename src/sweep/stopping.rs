@@ -148,7 +148,7 @@ mod tests {
         };
         let fid = |v: f64| {
             vec![Scalar {
-                name: "fid",
+                name: "fid".into(),
                 value: v,
             }]
         };

@@ -12,17 +12,23 @@ use std::path::Path;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::{Adversarial, update};
 use crate::losses::{self, gradient_penalty};
+use crate::metric::{self, MetricInfo, Objective};
 use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
 use crate::panel::{Bars, Panel, PanelTable, RunView};
-use crate::util::{self, grad_norm, read_scalars};
-use crate::{Batch, CLASS_NAMES, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
+use crate::util::{self, read_scalars};
+use crate::vanilla::{SAMPLES, fid_objective, validate_latent_dim};
+use crate::{
+    Batch, CLASS_NAMES, ClassSampler, Hyper, Judge, Loss, NoiseSampler, Purpose, Result,
+    SampleGrid, Scalar, StreamRequest, Variant, VariantConfig,
+};
 
 const CLASSES: usize = 10;
 const GRID_COLS: usize = 8;
@@ -77,9 +83,45 @@ impl Default for ConditionalConfig {
 }
 
 impl ConditionalConfig {
+    /// The settings every adversarial variant shares.
+    pub fn adversarial(&self) -> Adversarial {
+        Adversarial {
+            loss: self.loss,
+            d_steps: self.d_steps,
+            g_steps: self.g_steps,
+            label_smoothing: self.label_smoothing,
+            gp_weight: self.gp_weight,
+        }
+    }
+}
+
+impl VariantConfig for ConditionalConfig {
+    fn kind(&self) -> &'static str {
+        "conditional"
+    }
+
+    fn purpose(&self) -> Purpose {
+        SAMPLES
+    }
+
+    fn metrics(&self) -> Vec<MetricInfo> {
+        let mut all = metric::TRAINING.to_vec();
+        all.extend(metric::IMAGE_SCORES.iter().cloned());
+        all.extend(metric::class_scores(CLASSES));
+        all
+    }
+
+    fn objective(&self, scores: &[&str]) -> Option<Objective> {
+        fid_objective(scores)
+    }
+
+    fn build(&self, hyper: &Hyper, device: &Device) -> Box<dyn Variant> {
+        Box::new(Conditional::new(self.clone(), hyper, device))
+    }
+
     /// The report panel: accuracy and intra-class FID per class, and the
     /// final grid with its rows named by class.
-    pub fn panel(&self, run: &RunView) -> Panel {
+    fn panel(&self, run: &RunView) -> Option<Panel> {
         let acc: Vec<Option<f64>> = (0..CLASSES)
             .map(|c| run.value(&format!("class_acc_{c}")))
             .collect();
@@ -110,7 +152,7 @@ impl ConditionalConfig {
         };
         let has_acc = acc.iter().any(Option::is_some);
         let cell = |v: Option<f64>, f: fn(f64) -> String| v.map_or_else(|| "-".into(), f);
-        Panel {
+        Some(Panel {
             title: "Per-class results".into(),
             text,
             bars: has_acc.then(|| Bars {
@@ -132,20 +174,12 @@ impl ConditionalConfig {
                     .collect(),
             }),
             grid_row_labels: Some(CLASS_NAMES.iter().map(|n| n.to_string()).collect()),
-        }
+        })
     }
 
-    pub fn validate(&self) -> Vec<(String, String)> {
-        let shared = crate::vanilla::VanillaConfig {
-            arch: self.arch,
-            latent_dim: self.latent_dim,
-            loss: self.loss,
-            d_steps: self.d_steps,
-            g_steps: self.g_steps,
-            label_smoothing: self.label_smoothing,
-            gp_weight: self.gp_weight,
-        };
-        let mut problems = shared.validate();
+    fn validate(&self) -> Vec<(String, String)> {
+        let mut problems: Vec<_> = validate_latent_dim(self.latent_dim).into_iter().collect();
+        problems.extend(self.adversarial().validate());
         if !(self.aux_weight.is_finite() && self.aux_weight >= 0.0) {
             problems.push((
                 "aux_weight".into(),
@@ -158,7 +192,7 @@ impl ConditionalConfig {
         problems
     }
 
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         format!(
             "{} / {} / {}",
             self.arch.as_str(),
@@ -294,15 +328,15 @@ impl Variant for Conditional {
             .map(|l| l as u8)
             .collect();
         let [total, ..] = real_all.dims();
-        let n = (total / self.cfg.d_steps).max(1);
-        let loss = self.cfg.loss;
-        let real_target = 1.0 - self.cfg.label_smoothing;
+        let adv = self.cfg.adversarial();
+        let n = adv.per_update(total);
+        let loss = adv.loss;
         let aux = self.cfg.aux_weight;
         let ce = CrossEntropyLossConfig::new().init(&self.device);
         let mut rng = StdRng::seed_from_u64(batch.seed);
 
         let mut d_report = Vec::new();
-        for k in 0..self.cfg.d_steps {
+        for k in 0..adv.d_steps {
             let start = (k * n).min(total - n);
             let real = real_all.clone().narrow(0, start, n);
             let real_labels = &labels_all[start..start + n];
@@ -315,7 +349,8 @@ impl Variant for Conditional {
             let (fake_scores, fake_class) = self
                 .d
                 .forward(fake.clone(), one_hot(&fake_labels, &self.device));
-            let mut loss_d = loss.d_loss(real_scores.clone(), fake_scores.clone(), real_target);
+            let mut loss_d =
+                loss.d_loss(real_scores.clone(), fake_scores.clone(), adv.real_target());
             let mut extras = Vec::new();
             if let (Some(rc), Some(fc)) = (real_class, fake_class) {
                 let class_loss = ce.forward(rc, label_tensor(real_labels, &self.device))
@@ -323,7 +358,7 @@ impl Variant for Conditional {
                 loss_d = loss_d + class_loss.clone() * aux;
                 extras.push(("class_loss_d", class_loss));
             }
-            if loss == Loss::WganGp && self.cfg.gp_weight > 0.0 {
+            if adv.penalised() {
                 let d = &self.d;
                 let mix = util::uniform(&mut rng, [n, 1, 1, 1], &self.device);
                 let critic = |x: Tensor<4>| d.forward(x, real_hot.clone()).0;
@@ -331,17 +366,22 @@ impl Variant for Conditional {
                 loss_d = loss_d + penalty.clone();
                 extras.push(("gradient_penalty", penalty));
             }
-            let grads = GradientsParams::from_grads(loss_d.backward(), &self.d);
-            let norm_d = grad_norm(&self.d, &grads, &self.device);
-            self.d = self.opt_d.step(self.hyper.lr_d, self.d.clone(), grads);
-            if k + 1 == self.cfg.d_steps {
+            let norm_d;
+            (self.d, norm_d) = update(
+                self.d.clone(),
+                &mut self.opt_d,
+                self.hyper.lr_d,
+                loss_d.clone(),
+                &self.device,
+            );
+            if k + 1 == adv.d_steps {
                 d_report = losses::d_report(loss, loss_d, real_scores, fake_scores, norm_d);
                 d_report.extend(extras);
             }
         }
 
         let mut g_report = Vec::new();
-        for k in 0..self.cfg.g_steps {
+        for k in 0..adv.g_steps {
             let labels = Self::random_labels(&mut rng, n);
             let fake = self.generate_from(&self.g, &labels, &mut rng, &self.device);
             let (scores, class) = self.d.forward(fake, one_hot(&labels, &self.device));
@@ -349,10 +389,15 @@ impl Variant for Conditional {
             if let Some(class) = class {
                 loss_g = loss_g + ce.forward(class, label_tensor(&labels, &self.device)) * aux;
             }
-            let grads = GradientsParams::from_grads(loss_g.backward(), &self.g);
-            let norm_g = grad_norm(&self.g, &grads, &self.device);
-            self.g = self.opt_g.step(self.hyper.lr_g, self.g.clone(), grads);
-            if k + 1 == self.cfg.g_steps {
+            let norm_g;
+            (self.g, norm_g) = update(
+                self.g.clone(),
+                &mut self.opt_g,
+                self.hyper.lr_g,
+                loss_g.clone(),
+                &self.device,
+            );
+            if k + 1 == adv.g_steps {
                 g_report = vec![("loss_g", loss_g), ("grad_norm_g", norm_g)];
             }
         }
@@ -378,14 +423,36 @@ impl Variant for Conditional {
         }
     }
 
+    fn evaluate(&self, judge: &dyn Judge, samples: usize, seed: u64) -> Result<Vec<Scalar>> {
+        crate::evaluate_generator(self, judge, samples, seed)
+    }
+
+    fn noise(&self) -> Option<&dyn NoiseSampler> {
+        Some(self)
+    }
+
+    fn classes(&self) -> Option<&dyn ClassSampler> {
+        Some(self)
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        util::save_pair(dir, (&self.g, &self.d), (&self.opt_g, &self.opt_d))
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<()> {
+        util::load_pair(
+            dir,
+            (&mut self.g, &mut self.d),
+            (&mut self.opt_g, &mut self.opt_d),
+        )
+    }
+}
+
+impl NoiseSampler for Conditional {
     /// Classes in turn (0, 1, ..., 9, 0, ...).
     fn generate(&self, n: usize, seed: u64) -> Vec<f32> {
         let labels: Vec<u8> = (0..n).map(|i| (i % CLASSES) as u8).collect();
-        self.generate_labeled(&labels, seed).unwrap_or_default()
-    }
-
-    fn classes(&self) -> Option<usize> {
-        Some(CLASSES)
+        self.generate_labeled(&labels, seed)
     }
 
     fn latent_dim(&self) -> usize {
@@ -406,8 +473,14 @@ impl Variant for Conditional {
             .forward(Tensor::cat(vec![z, one_hot(&labels, &inner)], 1));
         util::pixels(images)
     }
+}
 
-    fn generate_labeled(&self, labels: &[u8], seed: u64) -> Option<Vec<f32>> {
+impl ClassSampler for Conditional {
+    fn num_classes(&self) -> usize {
+        CLASSES
+    }
+
+    fn generate_labeled(&self, labels: &[u8], seed: u64) -> Vec<f32> {
         let g = self.g.valid();
         let inner = self.device.clone().inner();
         let mut rng = StdRng::seed_from_u64(seed);
@@ -417,19 +490,7 @@ impl Variant for Conditional {
                 self.generate_from(&g, chunk, &mut rng, &inner),
             ));
         }
-        Some(out)
-    }
-
-    fn save(&self, dir: &Path) -> Result<()> {
-        util::save_pair(dir, (&self.g, &self.d), (&self.opt_g, &self.opt_d))
-    }
-
-    fn load(&mut self, dir: &Path) -> Result<()> {
-        util::load_pair(
-            dir,
-            (&mut self.g, &mut self.d),
-            (&mut self.opt_g, &mut self.opt_d),
-        )
+        out
     }
 }
 
@@ -445,6 +506,7 @@ mod tests {
             beta1: 0.5,
             beta2: 0.999,
             seed: 1,
+            total_steps: 10,
         }
     }
 
@@ -453,6 +515,7 @@ mod tests {
         let labels = label_tensor(&[0, 3, 7, 9], device);
         Batch {
             streams: vec![crate::Stream { images, labels }],
+            step: 1,
             seed: 5,
         }
     }
@@ -485,9 +548,9 @@ mod tests {
                     (10, 8, 80 * IMAGE_PIXELS)
                 );
                 assert_eq!(grid.row_labels[7], "Sneaker");
-                let images = v.generate_labeled(&[7, 7, 2], 3).unwrap();
+                let images = v.generate_labeled(&[7, 7, 2], 3);
                 assert_eq!(images.len(), 3 * IMAGE_PIXELS);
-                assert_eq!(v.classes(), Some(10));
+                assert_eq!(v.classes().map(|c| c.num_classes()), Some(10));
             }
         }
     }
@@ -497,10 +560,10 @@ mod tests {
         let device = Device::flex().autodiff();
         let v = Conditional::new(ConditionalConfig::default(), &hyper(), &device);
         // Same noise seed, different class: different images.
-        let a = v.generate_labeled(&[1], 9).unwrap();
-        let b = v.generate_labeled(&[8], 9).unwrap();
+        let a = v.generate_labeled(&[1], 9);
+        let b = v.generate_labeled(&[8], 9);
         assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-4));
-        assert_eq!(a, v.generate_labeled(&[1], 9).unwrap());
+        assert_eq!(a, v.generate_labeled(&[1], 9));
     }
 }
 
@@ -518,7 +581,7 @@ mod panel_tests {
             run.latest
                 .insert(format!("intra_fid_{c}"), (500, 100.0 + c as f64));
         }
-        let panel = ConditionalConfig::default().panel(&run);
+        let panel = ConditionalConfig::default().panel(&run).unwrap();
         assert!(panel.text.contains("80.0%"), "{}", panel.text);
         assert!(
             panel.text.contains("weakest class is Shirt (30.0%)"),
@@ -532,7 +595,9 @@ mod panel_tests {
         assert_eq!(table.rows[9], vec!["9 Ankle boot", "90.0%", "109.0"]);
         assert_eq!(panel.grid_row_labels.unwrap()[7], "Sneaker");
 
-        let empty = ConditionalConfig::default().panel(&RunView::default());
+        let empty = ConditionalConfig::default()
+            .panel(&RunView::default())
+            .unwrap();
         assert!(empty.bars.is_none() && empty.table.is_none());
         assert!(empty.text.contains("No evaluation was recorded"));
     }

@@ -75,10 +75,7 @@ pub fn read_scalars(named: Vec<(&'static str, Tensor<1>)>) -> Vec<Scalar> {
     names
         .into_iter()
         .zip(values)
-        .map(|(name, value)| Scalar {
-            name,
-            value: value as f64,
-        })
+        .map(|(name, value)| Scalar::new(name, value as f64))
         .collect()
 }
 

@@ -8,15 +8,20 @@
 
 use std::path::Path;
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use rand::{SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::{Adversarial, update};
 use crate::losses::{self, gradient_penalty};
+use crate::metric::{self, MetricInfo, Objective};
 use crate::nets::{Arch, Discriminator, Generator, IMAGE_PIXELS, NetsConfig};
-use crate::util::{self, grad_norm, read_scalars, seeded_noise};
-use crate::{Batch, Hyper, Loss, Result, SampleGrid, Scalar, StreamRequest, Variant};
+use crate::util::{self, read_scalars, seeded_noise};
+use crate::{
+    Batch, Hyper, Judge, Loss, NoiseSampler, Purpose, Result, SampleGrid, Scalar, StreamRequest,
+    Variant, VariantConfig,
+};
 
 /// The vanilla variant's part of an experiment spec.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -53,59 +58,72 @@ impl Default for VanillaConfig {
 }
 
 impl VanillaConfig {
-    pub fn validate(&self) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        let mut bad = |field: &str, msg: String| problems.push((field.to_string(), msg));
-        if !(1..=4096).contains(&self.latent_dim) {
-            bad(
-                "latent_dim",
-                format!(
-                    "latent_dim is {}; use a size from 1 to 4096 (100 is usual)",
-                    self.latent_dim
-                ),
-            );
+    /// The settings every adversarial variant shares.
+    pub fn adversarial(&self) -> Adversarial {
+        Adversarial {
+            loss: self.loss,
+            d_steps: self.d_steps,
+            g_steps: self.g_steps,
+            label_smoothing: self.label_smoothing,
+            gp_weight: self.gp_weight,
         }
-        for (field, value) in [("d_steps", self.d_steps), ("g_steps", self.g_steps)] {
-            if !(1..=100).contains(&value) {
-                bad(
-                    field,
-                    format!(
-                        "{field} is {value}; use 1 to 100 updates per step (1 is usual, 5 for WGAN-GP's critic)"
-                    ),
-                );
-            }
-        }
-        if !(0.0..0.5).contains(&self.label_smoothing) {
-            bad(
-                "label_smoothing",
-                format!(
-                    "label_smoothing is {}; use 0 (off) up to below 0.5 (0.1 is usual)",
-                    self.label_smoothing
-                ),
-            );
-        } else if self.label_smoothing > 0.0 && matches!(self.loss, Loss::WganGp | Loss::Hinge) {
-            bad(
-                "label_smoothing",
-                format!(
-                    "label smoothing needs a loss with labels, and {} has none; set label_smoothing: 0.0 or use NonSaturating, Minimax or LeastSquares",
-                    self.loss.as_str()
-                ),
-            );
-        }
-        if !(self.gp_weight.is_finite() && self.gp_weight >= 0.0) {
-            bad(
-                "gp_weight",
-                format!(
-                    "gp_weight is {}; use a non-negative number (10 is usual)",
-                    self.gp_weight
-                ),
-            );
-        }
+    }
+}
+
+/// Problems with a noise size, shared by the variants that sample noise.
+pub(crate) fn validate_latent_dim(latent_dim: usize) -> Option<(String, String)> {
+    (!(1..=4096).contains(&latent_dim)).then(|| {
+        (
+            "latent_dim".to_string(),
+            format!("latent_dim is {latent_dim}; use a size from 1 to 4096 (100 is usual)"),
+        )
+    })
+}
+
+/// The score that picks the best checkpoint of a noise generator: FID when evaluated.
+pub(crate) fn fid_objective(scores: &[&str]) -> Option<Objective> {
+    scores.contains(&"fid").then(|| Objective {
+        key: "fid".into(),
+        better: metric::Better::Lower,
+    })
+}
+
+pub(crate) const SAMPLES: Purpose = Purpose {
+    what: "it generates images from noise",
+    command: "gan-lab sample RUN --n 64 --out grid.png",
+};
+
+impl VariantConfig for VanillaConfig {
+    fn kind(&self) -> &'static str {
+        "vanilla"
+    }
+
+    fn validate(&self) -> Vec<(String, String)> {
+        let mut problems: Vec<_> = validate_latent_dim(self.latent_dim).into_iter().collect();
+        problems.extend(self.adversarial().validate());
         problems
     }
 
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         format!("{} / {}", self.arch.as_str(), self.loss.as_str())
+    }
+
+    fn purpose(&self) -> Purpose {
+        SAMPLES
+    }
+
+    fn metrics(&self) -> Vec<MetricInfo> {
+        let mut all = metric::TRAINING.to_vec();
+        all.extend(metric::IMAGE_SCORES.iter().cloned());
+        all
+    }
+
+    fn objective(&self, scores: &[&str]) -> Option<Objective> {
+        fid_objective(scores)
+    }
+
+    fn build(&self, hyper: &Hyper, device: &Device) -> Box<dyn Variant> {
+        Box::new(Vanilla::new(self.clone(), hyper, device))
     }
 }
 
@@ -155,49 +173,57 @@ impl Variant for Vanilla {
     }
 
     fn train_step(&mut self, batch: &Batch) -> Vec<Scalar> {
+        let adv = self.cfg.adversarial();
         let real_all = batch.streams[0].images.clone();
         let [total, ..] = real_all.dims();
-        let per_d_step = (total / self.cfg.d_steps).max(1);
-        let real_target = 1.0 - self.cfg.label_smoothing;
-        let loss = self.cfg.loss;
+        let n = adv.per_update(total);
         let mut rng = StdRng::seed_from_u64(batch.seed);
 
         let mut d_report = Vec::new();
-        for k in 0..self.cfg.d_steps {
-            let start = (k * per_d_step).min(total - per_d_step);
-            let real = real_all.clone().narrow(0, start, per_d_step);
-            let fake = self.g.forward(self.noise(&mut rng, per_d_step)).detach();
+        for k in 0..adv.d_steps {
+            let start = (k * n).min(total - n);
+            let real = real_all.clone().narrow(0, start, n);
+            let fake = self.g.forward(self.noise(&mut rng, n)).detach();
             let real_scores = self.d.forward(real.clone());
             let fake_scores = self.d.forward(fake.clone());
-            let mut loss_d = loss.d_loss(real_scores.clone(), fake_scores.clone(), real_target);
+            let mut loss_d =
+                adv.loss
+                    .d_loss(real_scores.clone(), fake_scores.clone(), adv.real_target());
             let mut gp = None;
-            if loss == Loss::WganGp && self.cfg.gp_weight > 0.0 {
+            if adv.penalised() {
                 let d = &self.d;
-                let mix = util::uniform(&mut rng, [per_d_step, 1, 1, 1], &self.device);
-                let penalty =
-                    gradient_penalty(|x| d.forward(x), real, fake, mix) * self.cfg.gp_weight;
+                let mix = util::uniform(&mut rng, [n, 1, 1, 1], &self.device);
+                let penalty = gradient_penalty(|x| d.forward(x), real, fake, mix) * adv.gp_weight;
                 loss_d = loss_d + penalty.clone();
                 gp = Some(penalty);
             }
-            let grads = GradientsParams::from_grads(loss_d.backward(), &self.d);
-            let norm_d = grad_norm(&self.d, &grads, &self.device);
-            self.d = self.opt_d.step(self.hyper.lr_d, self.d.clone(), grads);
-            if k + 1 == self.cfg.d_steps {
-                d_report = losses::d_report(loss, loss_d, real_scores, fake_scores, norm_d);
+            let norm_d;
+            (self.d, norm_d) = update(
+                self.d.clone(),
+                &mut self.opt_d,
+                self.hyper.lr_d,
+                loss_d.clone(),
+                &self.device,
+            );
+            if k + 1 == adv.d_steps {
+                d_report = losses::d_report(adv.loss, loss_d, real_scores, fake_scores, norm_d);
                 d_report.extend(gp.map(|p| ("gradient_penalty", p)));
             }
         }
 
         let mut g_report = Vec::new();
-        for k in 0..self.cfg.g_steps {
-            let fake_scores = self
-                .d
-                .forward(self.g.forward(self.noise(&mut rng, per_d_step)));
-            let loss_g = loss.g_loss(fake_scores);
-            let grads = GradientsParams::from_grads(loss_g.backward(), &self.g);
-            let norm_g = grad_norm(&self.g, &grads, &self.device);
-            self.g = self.opt_g.step(self.hyper.lr_g, self.g.clone(), grads);
-            if k + 1 == self.cfg.g_steps {
+        for k in 0..adv.g_steps {
+            let fake_scores = self.d.forward(self.g.forward(self.noise(&mut rng, n)));
+            let loss_g = adv.loss.g_loss(fake_scores);
+            let norm_g;
+            (self.g, norm_g) = update(
+                self.g.clone(),
+                &mut self.opt_g,
+                self.hyper.lr_g,
+                loss_g.clone(),
+                &self.device,
+            );
+            if k + 1 == adv.g_steps {
                 g_report = vec![("loss_g", loss_g), ("grad_norm_g", norm_g)];
             }
         }
@@ -218,6 +244,28 @@ impl Variant for Vanilla {
         }
     }
 
+    fn evaluate(&self, judge: &dyn Judge, samples: usize, seed: u64) -> Result<Vec<Scalar>> {
+        crate::evaluate_generator(self, judge, samples, seed)
+    }
+
+    fn noise(&self) -> Option<&dyn NoiseSampler> {
+        Some(self)
+    }
+
+    fn save(&self, dir: &Path) -> Result<()> {
+        util::save_pair(dir, (&self.g, &self.d), (&self.opt_g, &self.opt_d))
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<()> {
+        util::load_pair(
+            dir,
+            (&mut self.g, &mut self.d),
+            (&mut self.opt_g, &mut self.opt_d),
+        )
+    }
+}
+
+impl NoiseSampler for Vanilla {
     fn latent_dim(&self) -> usize {
         self.cfg.latent_dim
     }
@@ -243,17 +291,5 @@ impl Variant for Vanilla {
             out.extend(util::pixels(g.forward(z)));
         }
         out
-    }
-
-    fn save(&self, dir: &Path) -> Result<()> {
-        util::save_pair(dir, (&self.g, &self.d), (&self.opt_g, &self.opt_d))
-    }
-
-    fn load(&mut self, dir: &Path) -> Result<()> {
-        util::load_pair(
-            dir,
-            (&mut self.g, &mut self.d),
-            (&mut self.opt_g, &mut self.opt_d),
-        )
     }
 }

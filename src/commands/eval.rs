@@ -1,0 +1,132 @@
+//! `gan-lab eval`: score a stored run's model (each variant scores itself
+//! with the evaluator), or score images from anywhere.
+
+use std::path::{Path, PathBuf};
+
+use gan_lab_variants::IMAGE_PIXELS;
+
+use crate::context::Context;
+use crate::data;
+use crate::error::{AppError, Result};
+use crate::layout::Checkpoint;
+use crate::restore::restore;
+use crate::runner;
+use crate::scoring::{format_scores, image_scorer};
+use crate::spec::Metric;
+use crate::tracker::{MetricPoint, Tracker};
+
+/// `gan-lab eval RUN`: scores a stored run's checkpoint with `samples` images,
+/// recording the scores as `eval/<name>` metrics at the checkpoint's step.
+pub fn eval_run(ctx: &Context, run_ref: &str, which: Checkpoint, samples: usize) -> Result<String> {
+    if !(100..=60_000).contains(&samples) {
+        return Err(AppError::Usage(format!(
+            "--samples is {samples}; use 100 to 60000 (10000 is usual)"
+        )));
+    }
+    let restored = restore(ctx, run_ref, which)?;
+    let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
+    let scores = restored.variant.evaluate(
+        &scorer,
+        samples,
+        runner::eval_seed(restored.spec.train.seed),
+    )?;
+    let tracker = Tracker::open(&ctx.db)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let points: Vec<MetricPoint> = scores
+        .iter()
+        .map(|s| MetricPoint {
+            key: format!("eval/{}", s.name.as_ref()),
+            step: restored.step,
+            value: s.value,
+            wall_time: now,
+        })
+        .collect();
+    tracker.log_metrics(&restored.run.id, &points)?;
+    tracker.set_tag(&restored.run.id, "evaluator", &scorer.evaluator.info.id())?;
+    Ok(format!(
+        "run {} ({}), checkpoint {:?} at step {}, {samples} samples, evaluator {}\n{}",
+        restored.run.id,
+        restored.run.name,
+        which,
+        restored.step,
+        scorer.evaluator.info.id(),
+        format_scores(&scores)
+    ))
+}
+
+/// `gan-lab eval --images FILE`: scores images from anywhere (an IDX3 file or
+/// a folder of 28x28 greyscale PNGs) with the same evaluator.
+pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
+    let pixels = if path.is_dir() {
+        read_png_folder(path)?
+    } else {
+        let images = data::read_images(path)?;
+        if (images.rows, images.cols) != (28, 28) {
+            return Err(AppError::Usage(format!(
+                "{} holds {}x{} images; the evaluator takes 28x28",
+                path.display(),
+                images.rows,
+                images.cols
+            )));
+        }
+        crate::evaluator::to_unit_range(&images.pixels)
+    };
+    let n = pixels.len() / IMAGE_PIXELS;
+    if n < 100 {
+        return Err(AppError::Usage(format!(
+            "{} holds {n} images; scoring needs at least 100 (10,000 is usual)",
+            path.display()
+        )));
+    }
+    let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
+    let scores = scorer.score_pixels(&pixels, None)?;
+    Ok(format!(
+        "{n} images from {}, evaluator {}\n{}",
+        path.display(),
+        scorer.evaluator.info.id(),
+        format_scores(&scores)
+    ))
+}
+
+fn read_png_folder(dir: &Path) -> Result<Vec<f32>> {
+    let io = |path: &Path, source: std::io::Error| AppError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+        .collect();
+    files.sort();
+    let mut pixels = Vec::with_capacity(files.len() * 784);
+    for file in &files {
+        let bad = |why: String| {
+            AppError::Usage(format!(
+                "{}: {why}; expected a 28x28 greyscale PNG",
+                file.display()
+            ))
+        };
+        let reader = std::fs::File::open(file).map_err(|e| io(file, e))?;
+        let mut decoder = png::Decoder::new(std::io::BufReader::new(reader));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+        let frame = reader
+            .next_frame(&mut buf)
+            .map_err(|e| bad(e.to_string()))?;
+        if (frame.width, frame.height) != (28, 28) {
+            return Err(bad(format!("it is {}x{}", frame.width, frame.height)));
+        }
+        let channels = frame.color_type.samples();
+        // Colour images count by their first channel; alpha is ignored.
+        pixels.extend(
+            buf[..frame.buffer_size()]
+                .chunks(channels)
+                .map(|px| px[0] as f32 / 127.5 - 1.0),
+        );
+    }
+    Ok(pixels)
+}

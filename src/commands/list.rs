@@ -1,0 +1,168 @@
+//! `gan-lab list` and `gan-lab show`: the recorded runs as a table, and
+//! everything recorded about one run.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::layout::run_folder;
+use crate::tracker::{RunFilter, Tracker};
+
+/// `gan-lab list`: one line per run.
+pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
+    let tracker = Tracker::open(db)?;
+    let runs = tracker.list_runs(filter)?;
+    if runs.is_empty() {
+        return Ok(format!(
+            "no runs in {} yet; start one with `gan-lab run experiments/vanilla.ron`\n",
+            db.display()
+        ));
+    }
+    let mut rows = vec![vec![
+        "ID".to_string(),
+        "NAME".into(),
+        "VARIANT".into(),
+        "STATUS".into(),
+        "STEPS".into(),
+        "LOSS_D".into(),
+        "LOSS_G".into(),
+        "STARTED".into(),
+    ]];
+    for run in &runs {
+        let latest = tracker.latest_metrics(&run.id)?;
+        let metric = |k: &str| {
+            latest
+                .iter()
+                .find(|m| m.key == k)
+                .map_or_else(|| "-".to_string(), |m| format!("{:.4}", m.value))
+        };
+        rows.push(vec![
+            run.id.clone(),
+            run.name.clone(),
+            run.variant.clone(),
+            run.status.to_string(),
+            format!("{}/{}", run.steps_done, run.total_steps),
+            metric("loss_d"),
+            metric("loss_g"),
+            format_time(run.started_at),
+        ]);
+    }
+    Ok(table(&rows))
+}
+
+/// `gan-lab show`: everything recorded about one run.
+pub fn show(db: &Path, run_ref: &str) -> Result<String> {
+    let tracker = Tracker::open(db)?;
+    let run = tracker.run(run_ref)?;
+    let mut out = String::new();
+    let duration = run.ended_at.map_or_else(
+        || "-".to_string(),
+        |end| format!("{:.1} s", end - run.started_at),
+    );
+    let fields = [
+        ("id", run.id.clone()),
+        ("name", run.name.clone()),
+        ("experiment", run.experiment.clone()),
+        ("variant", run.variant.clone()),
+        ("status", run.status.to_string()),
+        (
+            "reason",
+            run.status_reason.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("steps", format!("{}/{}", run.steps_done, run.total_steps)),
+        ("started", format_time(run.started_at)),
+        (
+            "ended",
+            run.ended_at.map_or_else(|| "-".into(), format_time),
+        ),
+        ("duration", duration),
+        ("seed", run.seed.to_string()),
+        ("device", run.device.clone()),
+        ("code", run.code_version.clone()),
+        ("host", run.host.clone()),
+        ("spec hash", run.spec_hash.clone()),
+        ("folder", run_folder(db, &run).display().to_string()),
+    ];
+    for (k, v) in fields {
+        out += &format!("{k:>11}: {v}\n");
+    }
+    let tags = tracker.tags(&run.id)?;
+    if !tags.is_empty() {
+        out += "\nTags\n";
+        for (k, v) in tags {
+            out += &format!("  {k} = {v}\n");
+        }
+    }
+    out += "\nParameters\n";
+    for (k, v) in tracker.params(&run.id)? {
+        out += &format!("  {k} = {v}\n");
+    }
+    out += "\nLatest metrics (step: value)\n";
+    for m in tracker.latest_metrics(&run.id)? {
+        out += &format!("  {:<18} {:>7}: {:.6}\n", m.key, m.step, m.value);
+    }
+    let mut speeds: Vec<f64> = tracker
+        .metric_series(&run.id, "img_per_s")?
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
+    if !speeds.is_empty() {
+        speeds.sort_by(f64::total_cmp);
+        out += &format!(
+            "\nThroughput: median {:.0} img/s over {} steps\n",
+            speeds[speeds.len() / 2],
+            speeds.len()
+        );
+    }
+    let artifacts = tracker.artifacts(&run.id)?;
+    if !artifacts.is_empty() {
+        out += "\nArtifacts\n";
+        for a in artifacts {
+            let step = a.step.map_or_else(|| "-".into(), |s| s.to_string());
+            out += &format!("  {:<10} step {:>7}  {}\n", a.kind, step, a.path);
+        }
+    }
+    out += "\nSpec\n";
+    for line in run.spec_text.lines() {
+        out += &format!("  {line}\n");
+    }
+    Ok(out)
+}
+
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out += cells.join("  ").trim_end();
+        out.push('\n');
+    }
+    out
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.
+pub fn format_time(unix: f64) -> String {
+    let secs = unix as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,232 @@
+//! `gan-lab check`, `run` and `resume`: validate a spec, train a new tracked
+//! run with the tracker, artifact and progress sinks, or continue one from
+//! its last checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::Device;
+use gan_lab_variants::Variant;
+
+use crate::context::{Context, code_version};
+use crate::data::{self, Split};
+use crate::device::DeviceChoice;
+use crate::error::{AppError, Result};
+use crate::events::Sink;
+use crate::layout::RunLayout;
+use crate::loader::{Loader, TrainSet};
+use crate::restore::build_variant;
+use crate::runner::{self, Cadence, Outcome, Runner};
+use crate::scoring::image_scorer;
+use crate::sinks::{ArtifactSink, ProgressSink, TrackerSink};
+use crate::spec::{self, Spec};
+use crate::tracker::{NewRun, RunRecord, RunStatus, Tracker};
+
+/// What a finished `run` or `resume` reports.
+#[derive(Debug)]
+pub struct RunReport {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// `gan-lab check`: parse and validate, nothing else.
+pub fn check(path: &Path, overrides: &[String]) -> Result<Spec> {
+    Ok(spec::load(path, overrides)?.0)
+}
+
+/// `gan-lab run`: a new tracked run of the spec, filed under `sweep` when
+/// `gan-lab sweep` starts it.
+pub fn run(
+    ctx: &Context,
+    path: &Path,
+    overrides: &[String],
+    sweep: Option<&str>,
+) -> Result<RunReport> {
+    let (spec, source) = spec::load(path, overrides)?;
+    let device = ctx.device.build()?;
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let tracker = Tracker::open(&ctx.db)?;
+    if let Some(id) = sweep
+        && tracker.sweep(id)?.is_none()
+    {
+        return Err(AppError::Usage(format!(
+            "no sweep '{id}' in {}; runs join a sweep through `gan-lab sweep SPEC`",
+            ctx.db.display()
+        )));
+    }
+    let run_id = crate::tracker::new_run_id();
+    let new = NewRun {
+        experiment: spec.experiment_name().to_string(),
+        name: spec.name.clone(),
+        variant: spec.variant.kind().to_string(),
+        spec_text: spec.to_ron(),
+        spec_hash: spec.hash(),
+        seed: spec.train.seed,
+        device: ctx.device.to_string(),
+        code_version: code_version(),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        run_dir: run_id.clone(),
+        total_steps: spec.train.steps,
+        sweep_id: sweep.map(str::to_string),
+    };
+    // Build everything that can fail on input before the run is recorded.
+    let (variant, device) = build_variant(&spec, device);
+    let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
+    let run_id = tracker.create_run_with_id(&run_id, &new)?;
+    tracker.log_params(&run_id, &spec.params())?;
+    tracker.set_tag(&run_id, "spec_file", &source.path.display().to_string())?;
+    if !overrides.is_empty() {
+        tracker.set_tag(&run_id, "overrides", &overrides.join(" "))?;
+    }
+    tracker.set_tag(&run_id, "data_dir", &data_dir.display().to_string())?;
+    let run = tracker.run(&run_id)?;
+    train(ctx, &tracker, &run, &spec, variant, loader, device, false)
+}
+
+/// `gan-lab resume`: continues a run from its last checkpoint.
+pub fn resume(ctx: &Context, run_ref: &str) -> Result<RunReport> {
+    let tracker = Tracker::open(&ctx.db)?;
+    let run = tracker.run(run_ref)?;
+    if run.status == RunStatus::Finished {
+        return Err(AppError::Usage(format!(
+            "run {} ({}) already finished all {} steps; start a new one with `gan-lab run`",
+            run.id, run.name, run.total_steps
+        )));
+    }
+    let spec = spec::parse_stored(&run.id, &run.spec_text)?;
+    let choice: DeviceChoice = run.device.parse()?;
+    let device = choice.build()?;
+    let data_dir = data::locate(ctx.data_dir.as_deref())?;
+    let (variant, device) = build_variant(&spec, device);
+    let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
+    train(ctx, &tracker, &run, &spec, variant, loader, device, true)
+}
+
+fn build_loader(spec: &Spec, data_dir: &Path, variant: &dyn Variant) -> Result<Loader> {
+    let train = data::load_split(data_dir, Split::Train)?;
+    if (train.images.rows, train.images.cols) != (28, 28) {
+        return Err(AppError::Usage(format!(
+            "the training images in {} are {}x{}, but gan-lab's models take Fashion-MNIST's 28x28; point --data-dir at Fashion-MNIST",
+            data_dir.display(),
+            train.images.rows,
+            train.images.cols
+        )));
+    }
+    let set = TrainSet::new(
+        &train.images.pixels,
+        &train.labels,
+        spec.data.classes.as_deref(),
+        spec.data.limit,
+    );
+    Ok(Loader::new(
+        set,
+        variant.streams(),
+        spec.train.batch_size,
+        spec.train.seed,
+    )?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    ctx: &Context,
+    tracker: &Tracker,
+    run: &RunRecord,
+    spec: &Spec,
+    variant: Box<dyn Variant>,
+    loader: Loader,
+    device: Device,
+    resuming: bool,
+) -> Result<RunReport> {
+    let layout = RunLayout::of(&ctx.db, run);
+    let run_dir = layout.root.clone();
+    std::fs::create_dir_all(&run_dir).map_err(|source| AppError::Io {
+        path: run_dir.clone(),
+        source,
+    })?;
+    let mut tracker_sink = TrackerSink::new(tracker, run.id.clone());
+    let mut artifacts = ArtifactSink {
+        run_dir: run_dir.clone(),
+    };
+    let mut progress = ctx.progress.then(|| ProgressSink::new(&spec.name));
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracker_sink, &mut artifacts];
+    if let Some(p) = progress.as_mut() {
+        sinks.push(p);
+    }
+    // Lets a sweep tell a live run from one whose process died.
+    tracker.set_tag(&run.id, "pid", &std::process::id().to_string())?;
+    let early_stop = early_stop(tracker, run)?;
+    let judge = match &spec.eval {
+        Some(eval) => {
+            let scorer = image_scorer(ctx, eval.metrics.clone())?;
+            tracker.set_tag(&run.id, "evaluator", &scorer.evaluator.info.id())?;
+            Some(Box::new(scorer) as Box<dyn gan_lab_variants::Judge>)
+        }
+        None => None,
+    };
+    let objective = crate::scoring::objective(spec);
+    let mut runner = Runner {
+        variant,
+        loader,
+        device,
+        cadence: Cadence {
+            total_steps: spec.train.steps,
+            sample_every: spec.samples.every,
+            checkpoint_every: spec.checkpoint.every,
+            seed: spec.train.seed,
+            eval: spec.eval.as_ref().map(|e| (e.every, e.samples)),
+        },
+        layout,
+        sinks,
+        stop: ctx.stop.clone(),
+        judge,
+        objective,
+        early_stop,
+    };
+    let start = if resuming {
+        let step = runner.restore()?;
+        // Points recorded after the checkpoint belong to steps that are now re-run.
+        tracker.truncate_metrics(&run.id, step)?;
+        step
+    } else {
+        0
+    };
+    let result = runner.run(start);
+    if let Err(e) = &result {
+        let reason = format!("internal error: {e}");
+        let _ = tracker.set_status(&run.id, RunStatus::Failed, Some(&reason));
+    }
+    Ok(RunReport {
+        run_id: run.id.clone(),
+        run_dir,
+        outcome: result?,
+    })
+}
+
+/// The median rule of the run's sweep, if it has one.
+fn early_stop<'a>(
+    tracker: &'a Tracker,
+    run: &RunRecord,
+) -> Result<Option<Box<dyn runner::EarlyStop + 'a>>> {
+    let Some(sweep) = run.sweep_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(record) = tracker.sweep(sweep)? else {
+        return Ok(None);
+    };
+    let Some(rule) = record.stopping.as_deref() else {
+        return Ok(None);
+    };
+    let rule = serde_json::from_str(rule).map_err(|e| {
+        AppError::Usage(format!(
+            "sweep '{sweep}' has an unreadable stopping rule ({e}); run `gan-lab sweep` again to re-register it"
+        ))
+    })?;
+    Ok(Some(Box::new(crate::sweep::stopping::MedianStop {
+        tracker,
+        sweep: sweep.to_string(),
+        run_id: run.id.clone(),
+        score: record.score,
+        lower_is_better: record.lower_is_better,
+        rule,
+    })))
+}

@@ -1,0 +1,290 @@
+//! `gan-lab sample`: images from a run's model, written as an IDX3 file or,
+//! for a `.png` path, as a grid. It asks the variant what it can do (sample
+//! from noise, by class) and refuses clearly when it cannot.
+
+use std::path::Path;
+
+use gan_lab_variants::{
+    ClassSampler, IMAGE_PIXELS, NoiseSampler, SampleGrid, Variant, VariantConfig,
+};
+
+use crate::context::Context;
+use crate::data;
+use crate::error::{AppError, Result};
+use crate::layout::Checkpoint;
+use crate::restore::restore;
+
+/// What `gan-lab sample` draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRequest {
+    /// Images, or with `interpolate` the number of rows (walks).
+    pub n: usize,
+    pub seed: u64,
+    /// Only this class (conditional runs): a name or an index.
+    pub class: Option<String>,
+    /// Walk between two noise vectors in this many steps per row.
+    pub interpolate: Option<usize>,
+}
+
+/// Images one `sample` call may write (a 10,000-image IDX3 file is the usual
+/// input of `eval --images`; this leaves ample room and bounds memory).
+pub const MAX_SAMPLES: usize = 100_000;
+
+/// The variant's noise sampler, or an error that says what the run is for
+/// and which command fits.
+pub fn require_noise<'a>(
+    run_id: &str,
+    config: &dyn VariantConfig,
+    variant: &'a dyn Variant,
+) -> Result<&'a dyn NoiseSampler> {
+    variant.noise().ok_or_else(|| {
+        let purpose = config.purpose();
+        AppError::Usage(format!(
+            "run {} is a {} run: {}; `gan-lab sample` draws from noise, so use `{}` instead",
+            run_id,
+            config.kind(),
+            purpose.what,
+            purpose.command
+        ))
+    })
+}
+
+/// The variant's class sampler, or an error naming what the run is.
+fn require_classes<'a>(
+    run_id: &str,
+    kind: &str,
+    variant: &'a dyn Variant,
+) -> Result<&'a dyn ClassSampler> {
+    variant.classes().ok_or_else(|| {
+        AppError::Usage(format!(
+            "run {run_id} is a {kind} run, which is not class-conditional; --class needs a conditional run"
+        ))
+    })
+}
+
+/// `gan-lab sample`: returns what was written.
+pub fn sample(
+    ctx: &Context,
+    run_ref: &str,
+    which: Checkpoint,
+    request: &SampleRequest,
+    out: &Path,
+) -> Result<String> {
+    let n = request.n;
+    if !(1..=MAX_SAMPLES).contains(&n) {
+        return Err(AppError::Usage(format!(
+            "--n is {n}; use 1 to {MAX_SAMPLES} images per call (10000 is usual for scoring)"
+        )));
+    }
+    if let Some(steps) = request.interpolate
+        && (!(2..=64).contains(&steps) || n > 64)
+    {
+        return Err(AppError::Usage(format!(
+            "--interpolate {steps} with --n {n}: use 2 to 64 steps per row and at most 64 rows (--n is the number of rows here), e.g. --interpolate 10 --n 8"
+        )));
+    }
+    let class = request.class.as_deref().map(parse_class).transpose()?;
+    let restored = restore(ctx, run_ref, which)?;
+    let variant = restored.variant.as_ref();
+    let run = &restored.run;
+    let config = restored.spec.variant.config();
+    let noise = require_noise(&run.id, config, variant)?;
+    let classes = match class {
+        Some(_) => Some(require_classes(&run.id, config.kind(), variant)?),
+        None => variant.classes(),
+    };
+    let (pixels, rows, cols, row_labels) = match request.interpolate {
+        Some(steps) => {
+            let walks = crate::interpolate::walks(n, steps, noise.latent_dim(), request.seed);
+            // A conditional run walks within one class: the asked one, or class r in row r.
+            let row_classes: Option<Vec<u8>> = classes.map(|c| {
+                let k = c.num_classes();
+                (0..n).map(|r| class.unwrap_or((r % k) as u8)).collect()
+            });
+            let labels: Option<Vec<u8>> = row_classes.as_ref().map(|c| {
+                c.iter()
+                    .flat_map(|&c| std::iter::repeat_n(c, steps))
+                    .collect()
+            });
+            let pixels = noise.generate_from_noise(&walks, labels.as_deref());
+            let row_labels = row_classes
+                .map(|c| {
+                    c.iter()
+                        .map(|&c| data::CLASS_NAMES[c as usize].to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (pixels, n, steps, row_labels)
+        }
+        None => {
+            let pixels = match (class, classes) {
+                (Some(class), Some(sampler)) => {
+                    sampler.generate_labeled(&vec![class; n], request.seed)
+                }
+                _ => noise.generate(n, request.seed),
+            };
+            let cols = (n as f64).sqrt().ceil() as usize;
+            (pixels, n.div_ceil(cols), cols, Vec::new())
+        }
+    };
+    let grid = SampleGrid {
+        rows,
+        cols,
+        pixels,
+        row_labels,
+    };
+    let format = write_images(out, grid)?;
+    let what = match request.interpolate {
+        Some(steps) => format!("{n} interpolations of {steps} steps"),
+        None => format!("{n} samples"),
+    };
+    Ok(format!(
+        "wrote {what} of run {} (checkpoint at step {}) to {} as {format}",
+        run.id,
+        restored.step,
+        out.display()
+    ))
+}
+
+/// Writes images as a PNG grid (a `.png` path) or an IDX3 file (any other
+/// name); returns which.
+pub fn write_images(out: &Path, grid: SampleGrid) -> Result<&'static str> {
+    let is_png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if is_png {
+        crate::grid::write_png(out, &grid).map_err(|source| AppError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
+        return Ok("a PNG grid");
+    }
+    let images = data::Images {
+        count: grid.pixels.len() / IMAGE_PIXELS,
+        rows: 28,
+        cols: 28,
+        pixels: grid
+            .pixels
+            .iter()
+            .map(|&v| crate::grid::to_byte(v))
+            .collect(),
+    };
+    data::write_images(out, &images)?;
+    Ok("an IDX3 file")
+}
+
+/// A class by name (any case, common aliases) or index.
+pub fn parse_class(name: &str) -> Result<u8> {
+    data::class_index(name).map(|c| c as u8).ok_or_else(|| {
+        let valid: Vec<String> = data::CLASS_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{i} {n}"))
+            .collect();
+        AppError::Usage(format!(
+            "unknown class `{name}`; use a name or index: {}",
+            valid.join(", ")
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gan_lab_variants::{
+        Batch, Direction, Hyper, Judge, MetricInfo, Objective, Purpose, Scalar, StreamRequest,
+        Translator,
+    };
+    use std::path::Path;
+
+    /// A variant that only translates, as a CycleGAN does.
+    struct OnlyTranslates;
+
+    impl Variant for OnlyTranslates {
+        fn streams(&self) -> Vec<StreamRequest> {
+            Vec::new()
+        }
+        fn train_step(&mut self, _batch: &Batch) -> Vec<Scalar> {
+            Vec::new()
+        }
+        fn sample_grid(&self) -> SampleGrid {
+            SampleGrid {
+                rows: 0,
+                cols: 0,
+                pixels: Vec::new(),
+                row_labels: Vec::new(),
+            }
+        }
+        fn evaluate(
+            &self,
+            _judge: &dyn Judge,
+            _samples: usize,
+            _seed: u64,
+        ) -> gan_lab_variants::Result<Vec<Scalar>> {
+            Ok(Vec::new())
+        }
+        fn save(&self, _dir: &Path) -> gan_lab_variants::Result<()> {
+            Ok(())
+        }
+        fn load(&mut self, _dir: &Path) -> gan_lab_variants::Result<()> {
+            Ok(())
+        }
+        fn translator(&self) -> Option<&dyn Translator> {
+            Some(self)
+        }
+    }
+
+    impl Translator for OnlyTranslates {
+        fn domains(&self) -> (Vec<u8>, Vec<u8>) {
+            (vec![7], vec![9])
+        }
+        fn translate(&self, pixels: &[f32], _direction: Direction) -> Vec<f32> {
+            pixels.to_vec()
+        }
+    }
+
+    struct TranslatorConfig;
+
+    impl VariantConfig for TranslatorConfig {
+        fn kind(&self) -> &'static str {
+            "cyclegan"
+        }
+        fn validate(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+        fn describe(&self) -> String {
+            String::new()
+        }
+        fn purpose(&self) -> Purpose {
+            Purpose {
+                what: "it translates images",
+                command: "gan-lab translate",
+            }
+        }
+        fn metrics(&self) -> Vec<MetricInfo> {
+            Vec::new()
+        }
+        fn objective(&self, _scores: &[&str]) -> Option<Objective> {
+            None
+        }
+        fn build(&self, _hyper: &Hyper, _device: &burn::prelude::Device) -> Box<dyn Variant> {
+            Box::new(OnlyTranslates)
+        }
+    }
+
+    #[test]
+    fn sampling_a_variant_without_noise_names_the_command_that_fits() {
+        let err = require_noise("3f2a000000000000", &TranslatorConfig, &OnlyTranslates)
+            .err()
+            .expect("a translator has no noise sampler");
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "run 3f2a000000000000 is a cyclegan run: it translates images; `gan-lab sample` draws from noise, so use `gan-lab translate` instead"
+        );
+        let class = require_classes("3f2a000000000000", "cyclegan", &OnlyTranslates)
+            .err()
+            .unwrap();
+        assert!(class.to_string().contains("not class-conditional"));
+    }
+}

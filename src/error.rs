@@ -1,0 +1,65 @@
+//! The error of any command: each module's own error, plus usage mistakes,
+//! with the exit code they map to (2 for bad input, 1 otherwise).
+
+use std::path::PathBuf;
+
+use crate::loader::TooFewImages;
+use crate::{data, device, evaluator, metrics, report, runner, spec, sweep, tracker};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Spec(#[from] spec::SpecError),
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    #[error(transparent)]
+    Tracker(#[from] tracker::TrackerError),
+    #[error(transparent)]
+    Device(#[from] device::DeviceError),
+    #[error(transparent)]
+    Runner(#[from] runner::RunnerError),
+    #[error(transparent)]
+    Evaluator(#[from] evaluator::EvaluatorError),
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
+    #[error("scoring failed")]
+    Metrics(#[from] metrics::MetricsError),
+    #[error("scoring failed")]
+    Variant(#[from] gan_lab_variants::VariantError),
+    #[error(transparent)]
+    TooFewImages(#[from] TooFewImages),
+    #[error(transparent)]
+    Sweep(#[from] sweep::spec::SweepSpecError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("could not create {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl AppError {
+    /// 2 for bad input (spec, flags, data the user pointed at), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        let input = match self {
+            AppError::Spec(_)
+            | AppError::Device(_)
+            | AppError::Usage(_)
+            | AppError::TooFewImages(_)
+            | AppError::Sweep(_) => true,
+            AppError::Data(e) => e.is_user_error(),
+            AppError::Report(e) => e.is_user_error(),
+            AppError::Tracker(e) => e.is_user_error(),
+            AppError::Runner(_)
+            | AppError::Evaluator(_)
+            | AppError::Metrics(_)
+            | AppError::Variant(_)
+            | AppError::Io { .. } => false,
+        };
+        if input { 2 } else { 1 }
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,117 @@
+//! Where things live: the database's folder, a run's folder beside it, and
+//! every path inside a run folder (sample grids, checkpoints, their state
+//! files). Runner, sinks, commands, report and sweep all ask this module.
+
+use std::path::{Path, PathBuf};
+
+use crate::tracker::RunRecord;
+
+/// The folder that holds the database (and, inside it, the run folders).
+pub fn db_folder(db: &Path) -> PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The folder of a run: stored relative to the database's folder.
+pub fn run_folder(db: &Path, run: &RunRecord) -> PathBuf {
+    db_folder(db).join(&run.run_dir)
+}
+
+/// Which checkpoint of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// The newest one, written on cadence, on Ctrl-C and at the end.
+    Last,
+    /// The one with the best primary score so far.
+    Best,
+}
+
+/// The paths inside one run folder.
+#[derive(Clone, Debug)]
+pub struct RunLayout {
+    pub root: PathBuf,
+}
+
+const STATE_FILE: &str = "state.json";
+
+impl RunLayout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The layout of a recorded run.
+    pub fn of(db: &Path, run: &RunRecord) -> Self {
+        Self::new(run_folder(db, run))
+    }
+
+    /// The sample grid of `step`, relative to the run folder (as recorded).
+    pub fn sample_rel(step: u64) -> String {
+        format!("samples/step-{step:06}.png")
+    }
+
+    pub fn sample(&self, step: u64) -> PathBuf {
+        self.root.join(Self::sample_rel(step))
+    }
+
+    /// A checkpoint folder relative to the run folder (as recorded).
+    pub fn checkpoint_rel(which: Checkpoint) -> &'static str {
+        match which {
+            Checkpoint::Last => "checkpoints/last",
+            Checkpoint::Best => "checkpoints/best",
+        }
+    }
+
+    pub fn checkpoint(&self, which: Checkpoint) -> PathBuf {
+        self.root.join(Self::checkpoint_rel(which))
+    }
+
+    /// Where a new last checkpoint is written before it is swapped in.
+    pub fn incoming(&self) -> PathBuf {
+        self.root.join("checkpoints/incoming")
+    }
+
+    /// Where the previous last checkpoint waits while the new one is swapped in.
+    pub fn previous(&self) -> PathBuf {
+        self.root.join("checkpoints/previous")
+    }
+
+    /// Where a new best checkpoint is assembled.
+    pub fn best_incoming(&self) -> PathBuf {
+        self.root.join("checkpoints/best-incoming")
+    }
+
+    /// The state file (step, seed, score) of a checkpoint folder.
+    pub fn state_file(dir: &Path) -> PathBuf {
+        dir.join(STATE_FILE)
+    }
+
+    /// The state of a checkpoint folder, if it is complete.
+    pub fn state(dir: &Path) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(Self::state_file(dir)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// The step of a checkpoint folder.
+    pub fn checkpoint_step(dir: &Path) -> Option<u64> {
+        Self::state(dir)?.get("step")?.as_u64()
+    }
+
+    /// The score of the best checkpoint so far.
+    pub fn best_score(&self) -> Option<f64> {
+        Self::state(&self.checkpoint(Checkpoint::Best))?
+            .get("score")?
+            .as_f64()
+    }
+
+    /// The newest complete checkpoint and its step (the previous one counts
+    /// when a crash came between the two renames of a swap).
+    pub fn last_checkpoint(&self) -> Option<(PathBuf, u64)> {
+        [self.checkpoint(Checkpoint::Last), self.previous()]
+            .into_iter()
+            .find_map(|dir| {
+                let step = Self::checkpoint_step(&dir)?;
+                Some((dir, step))
+            })
+    }
+}
