@@ -12,6 +12,7 @@ pub mod data;
 pub mod device;
 pub mod evaluator;
 pub mod events;
+pub mod fsutil;
 pub mod grid;
 pub mod interpolate;
 pub mod loader;

@@ -1,0 +1,155 @@
+//! Writing files so that readers never see half of one: write to a temporary
+//! file beside the target, then rename it over the target.
+//!
+//! A rename within one folder is atomic on POSIX file systems, so the target
+//! holds either its old content or the whole new one, even after a crash or
+//! Ctrl-C. The temporary file is named `<target name>.<pid>-<n>.part` and is
+//! removed again when writing fails.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)?;
+    file.commit(false)
+}
+
+/// A file being written beside its target; [`AtomicFile::commit`] renames it
+/// into place, dropping it without a commit deletes it.
+pub struct AtomicFile {
+    temp: PathBuf,
+    target: PathBuf,
+    /// `None` once committed.
+    writer: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file beside `target` (the target is untouched).
+    pub fn create(target: &Path) -> io::Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let mut name = target
+            .file_name()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} is not a file path", target.display()),
+                )
+            })?
+            .to_os_string();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        name.push(format!(".{}-{n}.part", std::process::id()));
+        let temp = target.with_file_name(name);
+        let file = File::create(&temp)?;
+        Ok(AtomicFile {
+            temp,
+            target: target.to_path_buf(),
+            writer: Some(BufWriter::new(file)),
+        })
+    }
+
+    /// The path of the temporary file.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Flushes, optionally syncs the data to disk (`sync`), and renames the
+    /// temporary file over the target. On failure the temporary file is removed.
+    pub fn commit(mut self, sync: bool) -> io::Result<()> {
+        let writer = self
+            .writer
+            .take()
+            .expect("AtomicFile is committed only once");
+        let result = writer
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
+            .and_then(|file| if sync { file.sync_all() } else { Ok(()) })
+            .and_then(|()| fs::rename(&self.temp, &self.target));
+        if result.is_err() {
+            let _ = fs::remove_file(&self.temp);
+        }
+        result
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.as_mut().map_or(Ok(0), |w| w.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().map_or(Ok(()), BufWriter::flush)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert_eq!(names(dir.path()), ["out.bin"]);
+    }
+
+    #[test]
+    fn dropped_file_is_removed_and_target_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        fs::write(&path, b"old").unwrap();
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"half").unwrap();
+        let temp = file.temp_path().to_path_buf();
+        assert!(
+            temp.to_string_lossy()
+                .contains(&std::process::id().to_string())
+        );
+        file.flush().unwrap();
+        assert!(temp.exists());
+        drop(file);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(names(dir.path()), ["out.bin"]);
+    }
+
+    #[test]
+    fn committed_with_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"data").unwrap();
+        file.commit(true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"data");
+        assert_eq!(names(dir.path()), ["out.bin"]);
+    }
+
+    #[test]
+    fn missing_folder_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = write_atomic(&dir.path().join("no/such/out.bin"), b"x").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    }
+}
