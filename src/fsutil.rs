@@ -51,11 +51,6 @@ impl AtomicFile {
         })
     }
 
-    /// The path of the temporary file.
-    pub fn temp_path(&self) -> &Path {
-        &self.temp
-    }
-
     /// Flushes, optionally syncs the data to disk (`sync`), and renames the
     /// temporary file over the target. On failure the temporary file is removed.
     pub fn commit(mut self, sync: bool) -> io::Result<()> {
@@ -123,13 +118,14 @@ mod tests {
         fs::write(&path, b"old").unwrap();
         let mut file = AtomicFile::create(&path).unwrap();
         file.write_all(b"half").unwrap();
-        let temp = file.temp_path().to_path_buf();
-        assert!(
-            temp.to_string_lossy()
-                .contains(&std::process::id().to_string())
-        );
         file.flush().unwrap();
-        assert!(temp.exists());
+        let temp = format!("out.bin.{}-", std::process::id());
+        let during = names(dir.path());
+        assert_eq!(during.len(), 2, "{during:?}");
+        assert!(
+            during[1].starts_with(&temp) && during[1].ends_with(".part"),
+            "{during:?}"
+        );
         drop(file);
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(names(dir.path()), ["out.bin"]);

@@ -384,7 +384,7 @@ mod tests {
         };
         assert_eq!(dir_names(&cache), expected);
         assert_eq!(fetcher.requests.borrow().len(), 4);
-        assert_eq!(load_split(&cache, Split::Train).unwrap().len(), 3);
+        assert_eq!(load_split(&cache, Split::Train).unwrap().labels.len(), 3);
 
         // Files already there are not downloaded again; only missing ones are.
         fs::remove_file(cache.join(format!("{}.gz", FILE_STEMS[3]))).unwrap();

@@ -66,18 +66,6 @@ pub struct Dataset {
     pub labels: Vec<u8>,
 }
 
-impl Dataset {
-    /// Number of labelled images.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Always false for a dataset from [`load_split`], which rejects empty files.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-}
-
 impl fmt::Debug for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dataset")
@@ -202,7 +190,7 @@ mod tests {
             assert_eq!(train.labels, [0, 9, 4]);
             assert_eq!(train.images, sample_images(3, 4, 5));
             let test = load_split(dir.path(), Split::Test).unwrap();
-            assert_eq!(test.len(), 2);
+            assert_eq!(test.labels.len(), 2);
         }
     }
 
@@ -301,7 +289,7 @@ mod tests {
         for (split, count) in [(Split::Train, 60_000), (Split::Test, 10_000)] {
             let data = load_split(&dir, split).unwrap();
             assert_eq!(data.images.count, count);
-            assert_eq!(data.len(), count);
+            assert_eq!(data.labels.len(), count);
             assert_eq!((data.images.rows, data.images.cols), (28, 28));
             assert_eq!(data.images.pixels.len(), count * 28 * 28);
         }

@@ -35,10 +35,6 @@ impl Gaussian {
         Ok(Self { mean, cov })
     }
 
-    pub fn dim(&self) -> usize {
-        self.mean.len()
-    }
-
     /// Fréchet distance to `other`; see [`frechet_distance`].
     pub fn frechet_distance(&self, other: &Gaussian) -> Result<f64> {
         frechet_distance(&self.mean, &self.cov, &other.mean, &other.cov)
