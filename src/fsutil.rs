@@ -1,9 +1,9 @@
-//! Writing files so that readers never see half of one: write to a temporary
-//! file beside the target, then rename it over the target.
+//! Writing files and folders so that readers never see half of one: write to
+//! a temporary file (or folder) beside the target, then rename it into place.
 //!
-//! A rename within one folder is atomic on POSIX file systems, so the target
-//! holds either its old content or the whole new one, even after a crash or
-//! Ctrl-C. The temporary file is named `<target name>.<pid>-<n>.part` and is
+//! A rename within one folder is atomic on POSIX file systems, so a target
+//! file holds either its old content or the whole new one, even after a crash
+//! or Ctrl-C. The temporary is named `<target name>.<pid>-<n>.part` and is
 //! removed again when writing fails.
 
 use std::fs::{self, File};
@@ -18,6 +18,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.commit(false)
 }
 
+/// Fills a new folder through `fill` (given the temporary folder's path),
+/// then puts it in place of `target`, replacing any old folder. A failing
+/// `fill` leaves the old folder untouched. Replacing is two renames (old
+/// folder aside, new one in), so only a crash between them leaves no
+/// `target`, with the old folder still beside it (`<name>.<pid>-<n>.old`).
+pub fn write_dir_atomic<E: From<io::Error>>(
+    target: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    let staging = beside(target, "part")?;
+    fs::create_dir_all(&staging)?;
+    if let Err(error) = fill(&staging) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    let old = beside(target, "old")?;
+    let moved_aside = target.exists();
+    let swapped = (|| {
+        if moved_aside {
+            fs::rename(target, &old)?;
+        }
+        fs::rename(&staging, target)
+    })();
+    if let Err(error) = swapped {
+        let _ = fs::remove_dir_all(&staging);
+        if moved_aside && !target.exists() {
+            let _ = fs::rename(&old, target);
+        }
+        return Err(error.into());
+    }
+    if moved_aside {
+        let _ = fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+/// A fresh path beside `target`: `<name>.<pid>-<n>.<suffix>`.
+fn beside(target: &Path, suffix: &str) -> io::Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut name = target
+        .file_name()
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} does not name a file or folder", target.display()),
+            )
+        })?
+        .to_os_string();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    name.push(format!(".{}-{n}.{suffix}", std::process::id()));
+    Ok(target.with_file_name(name))
+}
+
 /// A file being written beside its target; [`AtomicFile::commit`] renames it
 /// into place, dropping it without a commit deletes it.
 pub struct AtomicFile {
@@ -30,19 +83,7 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Creates the temporary file beside `target` (the target is untouched).
     pub fn create(target: &Path) -> io::Result<Self> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let mut name = target
-            .file_name()
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{} is not a file path", target.display()),
-                )
-            })?
-            .to_os_string();
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        name.push(format!(".{}-{n}.part", std::process::id()));
-        let temp = target.with_file_name(name);
+        let temp = beside(target, "part")?;
         let file = File::create(&temp)?;
         Ok(AtomicFile {
             temp,
@@ -147,5 +188,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let error = write_atomic(&dir.path().join("no/such/out.bin"), b"x").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn write_dir_atomic_replaces_a_folder_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("checkpoint");
+        write_dir_atomic(&target, |staging| fs::write(staging.join("a"), b"1")).unwrap();
+        assert_eq!(fs::read(target.join("a")).unwrap(), b"1");
+        write_dir_atomic(&target, |staging| fs::write(staging.join("b"), b"2")).unwrap();
+        assert_eq!(names(&target), ["b"]);
+        assert_eq!(names(dir.path()), ["checkpoint"]);
+
+        // A failing fill leaves the old folder as it was and no staging folder.
+        let result: Result<(), io::Error> = write_dir_atomic(&target, |staging| {
+            fs::write(staging.join("c"), b"3")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert_eq!(result.unwrap_err().to_string(), "disk full");
+        assert_eq!(names(&target), ["b"]);
+        assert_eq!(names(dir.path()), ["checkpoint"]);
     }
 }

@@ -42,13 +42,13 @@ pub type Result<T, E = DataError> = std::result::Result<T, E>;
 pub const ENV_VAR: &str = "GAN_LAB_DATA";
 
 /// Number of Fashion-MNIST classes; every label is below this.
-pub const NUM_CLASSES: usize = 10;
+pub const NUM_CLASSES: usize = gan_lab_variants::CLASS_NAMES.len();
 
-/// Side of a Fashion-MNIST image in pixels.
-pub const IMAGE_SIDE: usize = 28;
+/// Side of a Fashion-MNIST image in pixels (28; the variants' networks are built for it).
+pub const IMAGE_SIDE: usize = gan_lab_variants::nets::IMAGE_SIDE;
 
-/// Pixels of one Fashion-MNIST image (28 x 28).
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// Pixels of one Fashion-MNIST image (28 x 28 = 784).
+pub const IMAGE_PIXELS: usize = gan_lab_variants::nets::IMAGE_PIXELS;
 
 /// A pixel byte (0 black ..= 255 white) as a model value in `[-1, 1]`.
 pub fn byte_to_unit(byte: u8) -> f32 {
@@ -283,6 +283,6 @@ mod tests {
         assert_eq!(unit_to_byte(-7.0), 0);
         assert_eq!(unit_to_byte(3.0), 255);
         assert_eq!(to_unit_range(&[0, 255]), [-1.0, 1.0]);
-        assert_eq!(IMAGE_PIXELS, 784);
+        assert_eq!((IMAGE_SIDE, IMAGE_PIXELS, NUM_CLASSES), (28, 784, 10));
     }
 }
