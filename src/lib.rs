@@ -14,6 +14,7 @@ pub mod device;
 pub mod error;
 pub mod evaluator;
 pub mod events;
+pub mod fsutil;
 pub mod grid;
 pub mod interpolate;
 pub mod layout;
