@@ -236,7 +236,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<(Spec, Source)> {
 #[derive(Debug, Clone)]
 pub enum Checked {
     Experiment(Spec),
-    Sweep(Box<Sweep>),
+    Sweep(Sweep),
 }
 
 /// Parses and validates an experiment or a sweep spec file; a file with a
@@ -261,7 +261,7 @@ pub fn check_file(path: &Path, overrides: &[String]) -> Result<Checked> {
         });
     }
     let sweep = crate::sweep::spec::expand(path, &text).map_err(Box::new)?;
-    Ok(Checked::Sweep(Box::new(sweep)))
+    Ok(Checked::Sweep(sweep))
 }
 
 /// Whether spec text is a sweep: it parses with a top-level `base` field.

@@ -700,4 +700,158 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn values_are_read_as_the_spec_file_reads_them() {
+        // Enum lists and options as grid values, as a spec file writes them.
+        let sweep = expand_text(
+            "(name: \"v\", base: \"base.ron\",\n grid: {\"eval.metrics\": [[Fid], [Fid, Kid]],\n \
+             \"data.classes\": [None, Some([7, 9]), [1]]},\n score: \"fid\")",
+        )
+        .unwrap();
+        assert_eq!(sweep.runs.len(), 6);
+        let got: Vec<_> = sweep
+            .runs
+            .iter()
+            .map(|r| {
+                (
+                    r.spec.data.classes.clone(),
+                    r.spec.eval.clone().unwrap().metrics,
+                )
+            })
+            .collect();
+        use crate::spec::Metric::{Fid, Kid};
+        assert_eq!(got[0], (None, vec![Fid]));
+        assert_eq!(got[1], (None, vec![Fid, Kid]));
+        assert_eq!(got[2], (Some(vec![7, 9]), vec![Fid]));
+        assert_eq!(got[5], (Some(vec![1]), vec![Fid, Kid]));
+    }
+
+    #[test]
+    fn names_labels_and_sizes_are_bounded() {
+        let e = err(&format!(
+            "(name: \"{}\", base: \"base.ron\", score: \"fid\")",
+            "s".repeat(MAX_SWEEP_NAME_CHARS + 1)
+        ));
+        assert!(
+            e.starts_with("sweep.ron:1:2: sweep name") && e.contains("use at most 64"),
+            "{e}"
+        );
+        let e = err("(name: \"a\\nb\", base: \"base.ron\", score: \"fid\")");
+        assert!(
+            e.contains("a\\nb") && e.contains("control character"),
+            "{e}"
+        );
+        let e = err("(name: \"a/b\", base: \"base.ron\", score: \"fid\")");
+        assert!(e.contains("slash"), "{e}");
+
+        for key in ["name", "experiment"] {
+            let e = err(&format!(
+                "(name: \"e\", base: \"base.ron\",\n grid: {{\"{key}\": [\"x\"]}}, score: \"fid\")"
+            ));
+            assert!(
+                e.starts_with("sweep.ron:2:9:") && e.contains("is a label, not a setting"),
+                "{e}"
+            );
+        }
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 2, params: {\"train.seed\": IntRange(1, 9)}),\n score: \"fid\")",
+        );
+        assert!(e.contains("list seeds under `seeds`"), "{e}");
+
+        // Too many runs is refused before anything is expanded.
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 5000000000, params: {\"train.lr_d\": LogUniform(1e-5, 1e-3)}),\n score: \"fid\")",
+        );
+        assert!(
+            e.starts_with("sweep.ron:2:2:") && e.contains("more than 10000 runs"),
+            "{e}"
+        );
+        let many = (0..101)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let e = err(&format!(
+            "(name: \"e\", base: \"base.ron\",\n grid: {{\"train.seed\": [1]}},\n seeds: [{many}], score: \"fid\")"
+        ));
+        assert!(e.contains("list seeds under `seeds`"), "{e}");
+        let e = err(&format!(
+            "(name: \"e\", base: \"base.ron\",\n grid: {{\"train.lr_d\": [{}]}},\n seeds: [{many}], score: \"fid\")",
+            (1..=100)
+                .map(|i| format!("{i}e-5"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        assert!(
+            e.starts_with("sweep.ron:2:2:") && e.contains("10000"),
+            "{e}"
+        );
+
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 1, params: {\"train.lr_d\": Uniform(-1e308, 1e308)}),\n score: \"fid\")",
+        );
+        assert!(e.contains("less than 1e308 apart"), "{e}");
+    }
+
+    #[test]
+    fn long_run_names_fall_back_to_the_configuration_number() {
+        let sweep = expand_text(&format!(
+            "(name: \"{}\", base: \"base.ron\", grid: {{\"variant.loss\": [Hinge, LeastSquares]}}, score: \"fid\")",
+            "s".repeat(MAX_SWEEP_NAME_CHARS)
+        ))
+        .unwrap();
+        let names: Vec<&str> = sweep.runs.iter().map(|r| r.spec.name.as_str()).collect();
+        assert!(names[0].ends_with(" loss=Hinge seed=1"), "{names:?}");
+        let values = |n: usize| format!("[{}]", vec!["Fid"; n].join(", "));
+        let sweep = expand_text(&format!(
+            "(name: \"s\", base: \"base.ron\", grid: {{\"eval.metrics\": [{}, {}]}}, score: \"fid\")",
+            values(1),
+            values(30)
+        ))
+        .unwrap();
+        assert_eq!(sweep.runs[0].spec.name, "s metrics=[Fid] seed=1");
+        assert_eq!(sweep.runs[1].spec.name, "s config=1 seed=1");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed};
+
+        const SWEEP: &str = include_str!("../../experiments/sweep-lr.ron");
+
+        proptest! {
+            #![proptest_config(Config {
+                cases: 256,
+                rng_seed: RngSeed::Fixed(0x5eed),
+                failure_persistence: None,
+                ..Config::default()
+            })]
+
+            #[test]
+            fn expand_never_panics(
+                text in prop_oneof![
+                    "\\PC{0,200}",
+                    (0usize..SWEEP.len(), 0usize..40, "[(){}\\[\\],:\"/ \n0-9a-zA-Z_.+-]{0,12}|IntRange\\(|Choice\\(\\[|1e999")
+                        .prop_map(|(at, len, insert)| {
+                            let floor = |mut i: usize| {
+                                while !SWEEP.is_char_boundary(i) {
+                                    i -= 1;
+                                }
+                                i
+                            };
+                            let (start, end) = (floor(at), floor((at + len).min(SWEEP.len())));
+                            format!("{}{insert}{}", &SWEEP[..start], &SWEEP[end.max(start)..])
+                        }),
+                ],
+            ) {
+                // Against the base spec next to a temporary sweep file.
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::write(dir.path().join("dcgan.ron"), include_str!("../../experiments/dcgan.ron")).unwrap();
+                if let Ok(sweep) = expand(&dir.path().join("sweep.ron"), &text) {
+                    prop_assert!(!sweep.runs.is_empty() && sweep.runs.len() <= MAX_RUNS);
+                }
+            }
+        }
+    }
 }
