@@ -3,7 +3,10 @@
 //! Parsing rejects unknown fields and reports `file:line:column`; validation
 //! checks ranges and combinations and points at the offending field in the
 //! file (or at the `--set` that changed it). `--set path=value` overrides go
-//! through the same typed deserialisation and validation as the file.
+//! through the same typed deserialisation and validation as the file, their
+//! values read with the file's RON options. [`check_file`] also takes sweep
+//! specs, which `crate::sweep::spec` expands. The RON handling both share
+//! (options, bounded reads, key positions) lives in [`ron_text`].
 
 pub mod ron_text;
 
@@ -208,7 +211,7 @@ pub const MAX_NAME_CHARS: usize = 128;
 pub fn name_problem(name: &str, max_chars: usize) -> Option<String> {
     let chars = name.chars().count();
     if name.trim().is_empty() {
-        Some("the name is empty; give a short name such as \"dcgan-baseline\"".into())
+        Some("the name is empty; give a short one, such as \"dcgan-baseline\"".into())
     } else if chars > max_chars {
         Some(format!(
             "the name is {chars} characters long; use at most {max_chars}"

@@ -165,13 +165,13 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
     let name_problem = spec::name_problem(&spec.name, MAX_SWEEP_NAME_CHARS).or_else(|| {
         spec.name
             .contains(['/', '\\'])
-            .then(|| "the name holds a slash; it names a folder of sweep logs".to_string())
+            .then(|| "it holds a slash, but it names a folder of sweep logs; use a name such as \"sweep-lr\"".to_string())
     });
     if let Some(problem) = name_problem {
         return Err(at(
             field("name"),
             format!(
-                "sweep name `{}` is not usable: {problem}; give a short name such as \"sweep-lr\"",
+                "sweep name `{}` is not usable: {problem}",
                 spec.name.escape_debug()
             ),
         ));
