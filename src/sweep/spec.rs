@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use ron::extensions::Extensions;
 use ron::value::RawValue;
 use serde::{Deserialize, Serialize};
 
 use crate::scoring;
+use crate::spec::ron_text::{self, Located, Place, ReadError};
 use crate::spec::{self, Spec};
 
 /// A sweep, as written in `experiments/sweep-*.ron`.
@@ -119,35 +119,25 @@ pub struct Sweep {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SweepSpecError {
-    #[error("could not read sweep file {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// A problem at a place in the sweep file.
-    #[error("{file}:{line}:{col}: {message}")]
-    At {
-        file: String,
-        line: usize,
-        col: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    At(Located),
 }
 
 type Result<T, E = SweepSpecError> = std::result::Result<T, E>;
 
-fn ron_options() -> ron::Options {
-    ron::Options::default()
-        .with_default_extension(Extensions::UNWRAP_VARIANT_NEWTYPES | Extensions::IMPLICIT_SOME)
-}
+/// The longest sweep name, in characters: half a run name, so that the run
+/// names made from it and the swept values usually fit.
+pub const MAX_SWEEP_NAME_CHARS: usize = spec::MAX_NAME_CHARS / 2;
+
+/// The most runs one sweep may expand to.
+pub const MAX_RUNS: usize = 10_000;
 
 /// Reads a sweep file and expands it into runs.
 pub fn load(path: &Path) -> Result<Sweep> {
-    let text = std::fs::read_to_string(path).map_err(|source| SweepSpecError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = ron_text::read(path)?;
     expand(path, &text)
 }
 
@@ -155,33 +145,34 @@ pub fn load(path: &Path) -> Result<Sweep> {
 /// expands it into runs.
 pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
     let at = |offset: usize, message: String| {
-        let (line, col) = spec::line_col(text, offset);
-        SweepSpecError::At {
-            file: path.display().to_string(),
-            line,
-            col,
+        SweepSpecError::At(Located {
+            place: Place::at(path, text, offset),
             message,
-        }
+        })
     };
-    let spec: SweepSpec = ron_options().from_str(text).map_err(|e| {
-        let (line, col) = (e.span.start.line, e.span.start.col);
-        SweepSpecError::At {
-            file: path.display().to_string(),
-            line,
-            col,
+    let spec: SweepSpec = ron_text::options().from_str(text).map_err(|e| {
+        SweepSpecError::At(Located {
+            place: Place::of_ron(path, &e),
             message: format!(
                 "{}\n  hint: a sweep names `base`, `score` and what to vary (`grid`, `random`, `seeds`); see experiments/sweep-lr.ron",
                 e.code
             ),
-        }
+        })
     })?;
-    let field = |name: &str| field_offset(text, name);
-    if spec.name.trim().is_empty() || spec.name.contains(['/', '\\']) {
+    let field = |name: &str| ron_text::offset_of(text, &[name]);
+    let key_offset =
+        |section: &str, key: &str| ron_text::offset_of(text, &[section, &format!("\"{key}\"")]);
+    let name_problem = spec::name_problem(&spec.name, MAX_SWEEP_NAME_CHARS).or_else(|| {
+        spec.name
+            .contains(['/', '\\'])
+            .then(|| "it holds a slash, but it names a folder of sweep logs; use a name such as \"sweep-lr\"".to_string())
+    });
+    if let Some(problem) = name_problem {
         return Err(at(
             field("name"),
             format!(
-                "sweep name `{}` is not usable; give a short name without slashes, such as \"sweep-lr\"",
-                spec.name
+                "sweep name `{}` is not usable: {problem}",
+                spec.name.escape_debug()
             ),
         ));
     }
@@ -214,7 +205,7 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
                 .set
                 .keys()
                 .find(|key| message.contains(key.as_str()))
-                .map_or_else(|| field("set"), |key| key_offset(text, "set", key));
+                .map_or_else(|| field("set"), |key| key_offset("set", key));
             at(place, format!("set: {message}"))
         })?;
     let check = |section: &str, key: &str, value: &str| {
@@ -226,23 +217,40 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
         .map(|_| ())
         .map_err(|e| {
             at(
-                key_offset(text, section, key),
+                key_offset(section, key),
                 format!("{section} \"{key}\": {e}"),
             )
         })
     };
+    let total = spec
+        .grid
+        .values()
+        .map(Vec::len)
+        .chain(spec.random.as_ref().map(|r| r.trials))
+        .chain([spec.seeds.len().max(1)])
+        .try_fold(1usize, usize::checked_mul)
+        .filter(|&n| n <= MAX_RUNS);
+    if total.is_none() {
+        return Err(at(
+            field(if spec.grid.is_empty() {
+                "random"
+            } else {
+                "grid"
+            }),
+            format!(
+                "the sweep expands to more than {MAX_RUNS} runs (grid values x random trials x seeds); narrow it or split it into several sweeps"
+            ),
+        ));
+    }
     for (key, values) in &spec.grid {
         if values.is_empty() {
             return Err(at(
-                key_offset(text, "grid", key),
+                key_offset("grid", key),
                 format!("grid \"{key}\" lists no values; list at least one, or remove it"),
             ));
         }
-        if key == "train.seed" || key == "name" {
-            return Err(at(
-                key_offset(text, "grid", key),
-                format!("grid \"{key}\" cannot be swept here; list seeds under `seeds`"),
-            ));
+        if let Some(why) = not_sweepable(key) {
+            return Err(at(key_offset("grid", key), format!("grid \"{key}\" {why}")));
         }
         for value in values {
             check("grid", key, raw(value))?;
@@ -258,14 +266,17 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
                 ));
             }
             for (key, dist) in &random.params {
+                if let Some(why) = not_sweepable(key) {
+                    return Err(at(key_offset("params", key), format!("\"{key}\" {why}")));
+                }
                 if spec.grid.contains_key(key) {
                     return Err(at(
-                        key_offset(text, "params", key),
+                        key_offset("params", key),
                         format!("\"{key}\" is both in `grid` and in `random`; keep it in one"),
                     ));
                 }
                 dist.check()
-                    .map_err(|m| at(key_offset(text, "params", key), format!("\"{key}\": {m}")))?;
+                    .map_err(|m| at(key_offset("params", key), format!("\"{key}\": {m}")))?;
                 // The bounds (or every choice) must be valid values of the field.
                 for value in dist.examples() {
                     check("params", key, &value)?;
@@ -336,7 +347,7 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
             let values: Vec<(String, String)> = point.iter().chain(draw).cloned().collect();
             for seed in &seeds {
                 let seed_value = seed.unwrap_or(with_fixed.train.seed);
-                let name = run_name(&spec.name, &values, seed_value);
+                let name = run_name(&spec.name, config, &values, seed_value);
                 let mut overrides = fixed.clone();
                 overrides.extend(values.iter().map(|(k, v)| format!("{k}={v}")));
                 if let Some(seed) = seed {
@@ -415,14 +426,31 @@ fn grid_points(grid: &BTreeMap<String, Vec<Box<RawValue>>>) -> Vec<Vec<(String, 
     points
 }
 
-/// `<sweep> lr_d=0.0001 d_steps=2 seed=1`: the last part of each path.
-fn run_name(sweep: &str, values: &[(String, String)], seed: u64) -> String {
+/// Why `key` cannot be swept, if it cannot: labels name each run after its
+/// values, and seeds have their own list.
+fn not_sweepable(key: &str) -> Option<&'static str> {
+    if spec::LABEL_KEYS.contains(&key) {
+        Some("is a label, not a setting: each run is named after the sweep and its values")
+    } else if key == "train.seed" {
+        Some("cannot be swept here; list seeds under `seeds`")
+    } else {
+        None
+    }
+}
+
+/// `<sweep> lr_d=0.0001 d_steps=2 seed=1`: the last part of each path; when
+/// that is longer than a run name may be, `<sweep> config=3 seed=1`.
+fn run_name(sweep: &str, config: usize, values: &[(String, String)], seed: u64) -> String {
     let mut name = sweep.to_string();
     for (key, value) in values {
         let short = key.rsplit('.').next().unwrap_or(key);
         name += &format!(" {short}={value}");
     }
-    name + &format!(" seed={seed}")
+    name += &format!(" seed={seed}");
+    if name.chars().count() > spec::MAX_NAME_CHARS {
+        name = format!("{sweep} config={config} seed={seed}");
+    }
+    name
 }
 
 impl RandomSpec {
@@ -442,9 +470,14 @@ impl Distribution {
     fn check(&self) -> std::result::Result<(), String> {
         match self {
             Distribution::Uniform(low, high)
-                if !(low.is_finite() && high.is_finite() && low <= high) =>
+                if !(low.is_finite()
+                    && high.is_finite()
+                    && (high - low).is_finite()
+                    && low <= high) =>
             {
-                Err(format!("Uniform({low}, {high}) needs finite low <= high"))
+                Err(format!(
+                    "Uniform({low}, {high}) needs finite low <= high, less than 1e308 apart"
+                ))
             }
             Distribution::LogUniform(low, high)
                 if !(*low > 0.0 && high.is_finite() && low <= high) =>
@@ -493,37 +526,6 @@ fn format_float(value: f64) -> String {
     let text = format!("{value:.2e}");
     // Rust writes `1.23e-4`, which JSON reads; keep it, but trim `.00`.
     text.replace(".00e", "e")
-}
-
-/// Offset of a top-level field (`name:`) in the sweep text.
-fn field_offset(text: &str, name: &str) -> usize {
-    key_offset_after(text, 0, &format!("{name}:")).unwrap_or(0)
-}
-
-/// Offset of `"key"` inside section `section` (falls back to the section,
-/// then to the start).
-fn key_offset(text: &str, section: &str, key: &str) -> usize {
-    let start = key_offset_after(text, 0, &format!("{section}:")).unwrap_or(0);
-    key_offset_after(text, start, &format!("\"{key}\"")).unwrap_or(start)
-}
-
-/// First offset of `needle` at or after `from`, outside `//` comments.
-fn key_offset_after(text: &str, from: usize, needle: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let end = offset + line.len();
-        if end > from {
-            let code = line.split("//").next().unwrap_or("");
-            let skip = from.saturating_sub(offset);
-            if skip <= code.len()
-                && let Some(i) = code[skip..].find(needle)
-            {
-                return Some(offset + skip + i);
-            }
-        }
-        offset = end;
-    }
-    None
 }
 
 #[cfg(test)]
@@ -697,5 +699,159 @@ mod tests {
             e.starts_with("sweep.ron:2:2: set:") && e.contains("eval.every"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn values_are_read_as_the_spec_file_reads_them() {
+        // Enum lists and options as grid values, as a spec file writes them.
+        let sweep = expand_text(
+            "(name: \"v\", base: \"base.ron\",\n grid: {\"eval.metrics\": [[Fid], [Fid, Kid]],\n \
+             \"data.classes\": [None, Some([7, 9]), [1]]},\n score: \"fid\")",
+        )
+        .unwrap();
+        assert_eq!(sweep.runs.len(), 6);
+        let got: Vec<_> = sweep
+            .runs
+            .iter()
+            .map(|r| {
+                (
+                    r.spec.data.classes.clone(),
+                    r.spec.eval.clone().unwrap().metrics,
+                )
+            })
+            .collect();
+        use crate::spec::Metric::{Fid, Kid};
+        assert_eq!(got[0], (None, vec![Fid]));
+        assert_eq!(got[1], (None, vec![Fid, Kid]));
+        assert_eq!(got[2], (Some(vec![7, 9]), vec![Fid]));
+        assert_eq!(got[5], (Some(vec![1]), vec![Fid, Kid]));
+    }
+
+    #[test]
+    fn names_labels_and_sizes_are_bounded() {
+        let e = err(&format!(
+            "(name: \"{}\", base: \"base.ron\", score: \"fid\")",
+            "s".repeat(MAX_SWEEP_NAME_CHARS + 1)
+        ));
+        assert!(
+            e.starts_with("sweep.ron:1:2: sweep name") && e.contains("use at most 64"),
+            "{e}"
+        );
+        let e = err("(name: \"a\\nb\", base: \"base.ron\", score: \"fid\")");
+        assert!(
+            e.contains("a\\nb") && e.contains("control character"),
+            "{e}"
+        );
+        let e = err("(name: \"a/b\", base: \"base.ron\", score: \"fid\")");
+        assert!(e.contains("slash"), "{e}");
+
+        for key in ["name", "experiment"] {
+            let e = err(&format!(
+                "(name: \"e\", base: \"base.ron\",\n grid: {{\"{key}\": [\"x\"]}}, score: \"fid\")"
+            ));
+            assert!(
+                e.starts_with("sweep.ron:2:9:") && e.contains("is a label, not a setting"),
+                "{e}"
+            );
+        }
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 2, params: {\"train.seed\": IntRange(1, 9)}),\n score: \"fid\")",
+        );
+        assert!(e.contains("list seeds under `seeds`"), "{e}");
+
+        // Too many runs is refused before anything is expanded.
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 5000000000, params: {\"train.lr_d\": LogUniform(1e-5, 1e-3)}),\n score: \"fid\")",
+        );
+        assert!(
+            e.starts_with("sweep.ron:2:2:") && e.contains("more than 10000 runs"),
+            "{e}"
+        );
+        let many = (0..101)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let e = err(&format!(
+            "(name: \"e\", base: \"base.ron\",\n grid: {{\"train.seed\": [1]}},\n seeds: [{many}], score: \"fid\")"
+        ));
+        assert!(e.contains("list seeds under `seeds`"), "{e}");
+        let e = err(&format!(
+            "(name: \"e\", base: \"base.ron\",\n grid: {{\"train.lr_d\": [{}]}},\n seeds: [{many}], score: \"fid\")",
+            (1..=100)
+                .map(|i| format!("{i}e-5"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        assert!(
+            e.starts_with("sweep.ron:2:2:") && e.contains("10000"),
+            "{e}"
+        );
+
+        let e = err(
+            "(name: \"e\", base: \"base.ron\",\n random: (trials: 1, params: {\"train.lr_d\": Uniform(-1e308, 1e308)}),\n score: \"fid\")",
+        );
+        assert!(e.contains("less than 1e308 apart"), "{e}");
+    }
+
+    #[test]
+    fn long_run_names_fall_back_to_the_configuration_number() {
+        let sweep = expand_text(&format!(
+            "(name: \"{}\", base: \"base.ron\", grid: {{\"variant.loss\": [Hinge, LeastSquares]}}, score: \"fid\")",
+            "s".repeat(MAX_SWEEP_NAME_CHARS)
+        ))
+        .unwrap();
+        let names: Vec<&str> = sweep.runs.iter().map(|r| r.spec.name.as_str()).collect();
+        assert!(names[0].ends_with(" loss=Hinge seed=1"), "{names:?}");
+        let values = |n: usize| format!("[{}]", vec!["Fid"; n].join(", "));
+        let sweep = expand_text(&format!(
+            "(name: \"s\", base: \"base.ron\", grid: {{\"eval.metrics\": [{}, {}]}}, score: \"fid\")",
+            values(1),
+            values(30)
+        ))
+        .unwrap();
+        assert_eq!(sweep.runs[0].spec.name, "s metrics=[Fid] seed=1");
+        assert_eq!(sweep.runs[1].spec.name, "s config=1 seed=1");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed};
+
+        const SWEEP: &str = include_str!("../../experiments/sweep-lr.ron");
+
+        proptest! {
+            #![proptest_config(Config {
+                cases: 256,
+                rng_seed: RngSeed::Fixed(0x5eed),
+                failure_persistence: None,
+                ..Config::default()
+            })]
+
+            #[test]
+            fn expand_never_panics(
+                text in prop_oneof![
+                    "\\PC{0,200}",
+                    (0usize..SWEEP.len(), 0usize..40, "[(){}\\[\\],:\"/ \n0-9a-zA-Z_.+-]{0,12}|IntRange\\(|Choice\\(\\[|1e999")
+                        .prop_map(|(at, len, insert)| {
+                            let floor = |mut i: usize| {
+                                while !SWEEP.is_char_boundary(i) {
+                                    i -= 1;
+                                }
+                                i
+                            };
+                            let (start, end) = (floor(at), floor((at + len).min(SWEEP.len())));
+                            format!("{}{insert}{}", &SWEEP[..start], &SWEEP[end.max(start)..])
+                        }),
+                ],
+            ) {
+                // Against the base spec next to a temporary sweep file.
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::write(dir.path().join("dcgan.ron"), include_str!("../../experiments/dcgan.ron")).unwrap();
+                if let Ok(sweep) = expand(&dir.path().join("sweep.ron"), &text) {
+                    prop_assert!(!sweep.runs.is_empty() && sweep.runs.len() <= MAX_RUNS);
+                }
+            }
+        }
     }
 }

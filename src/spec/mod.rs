@@ -1,0 +1,1167 @@
+//! Experiment specs: RON text to a validated [`Spec`], nothing acts yet.
+//!
+//! Parsing rejects unknown fields and reports `file:line:column`; validation
+//! checks ranges and combinations and points at the offending field in the
+//! file (or at the `--set` that changed it). `--set path=value` overrides go
+//! through the same typed deserialisation and validation as the file, their
+//! values read with the file's RON options. [`check_file`] also takes sweep
+//! specs, which `crate::sweep::spec` expands. The RON handling both share
+//! (options, bounded reads, key positions) lives in [`ron_text`].
+
+pub mod ron_text;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use gan_lab_variants::VariantSpec;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::sweep::spec::{Sweep, SweepSpecError};
+pub use ron_text::{Located, MAX_SPEC_BYTES, Place, ReadError, line_col, locate, offset_of};
+
+/// One experiment, as written in `experiments/*.ron`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Run name shown in `list` and the report.
+    pub name: String,
+    /// Experiment that groups runs (defaults to the name).
+    #[serde(default)]
+    pub experiment: Option<String>,
+    /// The GAN variant and its settings.
+    pub variant: VariantSpec,
+    #[serde(default)]
+    pub data: DataSpec,
+    #[serde(default)]
+    pub train: TrainSpec,
+    #[serde(default)]
+    pub samples: SamplesSpec,
+    #[serde(default)]
+    pub checkpoint: CheckpointSpec,
+    /// Score the generator with the evaluator during training (off when left out).
+    #[serde(default)]
+    pub eval: Option<EvalSpec>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalSpec {
+    /// Score every this many steps (and at the end).
+    pub every: u64,
+    /// Generated images per evaluation.
+    pub samples: usize,
+    pub metrics: Vec<Metric>,
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        Self {
+            every: 1000,
+            samples: 5000,
+            metrics: Metric::ALL.to_vec(),
+        }
+    }
+}
+
+/// The scores an evaluation can compute.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Fréchet distance of evaluator features (lower is better).
+    Fid,
+    /// Kernel inception distance, unbiased (lower is better).
+    Kid,
+    /// Inception-style score from the evaluator's class probabilities (higher is better).
+    Is,
+    /// Predicted-class histogram: KL from uniform and classes holding >= 2% (mode collapse).
+    Coverage,
+    /// Improved precision and recall (k-NN manifolds).
+    PrecisionRecall,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 5] = [
+        Metric::Fid,
+        Metric::Kid,
+        Metric::Is,
+        Metric::Coverage,
+        Metric::PrecisionRecall,
+    ];
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSpec {
+    /// Use at most this many training images (after the class filter).
+    pub limit: Option<usize>,
+    /// Train on these classes only (indices 0-9).
+    pub classes: Option<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSpec {
+    pub steps: u64,
+    pub batch_size: usize,
+    pub lr_g: f64,
+    pub lr_d: f64,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub seed: u64,
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        Self {
+            steps: 5000,
+            batch_size: 64,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            seed: 1,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplesSpec {
+    /// Write a sample grid every this many steps (and always at the end).
+    pub every: u64,
+}
+
+impl Default for SamplesSpec {
+    fn default() -> Self {
+        Self { every: 500 }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointSpec {
+    /// Write a checkpoint every this many steps (and always at the end).
+    pub every: u64,
+}
+
+impl Default for CheckpointSpec {
+    fn default() -> Self {
+        Self { every: 1000 }
+    }
+}
+
+/// Where a spec came from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// A validation problem: the field, where it is, and what to do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub location: String,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error(transparent)]
+    Read(#[from] ron_text::ReadError),
+    /// The text is not a spec: RON syntax, an unknown field or variant.
+    #[error(transparent)]
+    Parse(Located),
+    #[error("{}", format_problems(.0))]
+    Invalid(Vec<Problem>),
+    #[error("--set {arg}: {message}")]
+    Override { arg: String, message: String },
+    /// `check_file` on a sweep spec that does not hold.
+    #[error(transparent)]
+    Sweep(#[from] Box<SweepSpecError>),
+}
+
+pub type Result<T, E = SpecError> = std::result::Result<T, E>;
+
+fn format_problems(problems: &[Problem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}: {}", p.location, p.field, p.message))
+        .collect();
+    format!(
+        "the spec has {} problem(s):\n  {}",
+        problems.len(),
+        lines.join("\n  ")
+    )
+}
+
+/// Keys of a spec that label a run rather than configure it: runs that
+/// differ only in these compute the same thing ([`Spec::config_hash`] leaves
+/// them out, and a sweep cannot vary them). The report and sweep ranking
+/// also treat `train.seed` as "not a configuration" (repeats of one).
+pub const LABEL_KEYS: [&str; 2] = ["name", "experiment"];
+
+/// The longest run, experiment or sweep name, in characters.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// Why `name` cannot label a run (or an experiment, or a sweep), if it cannot:
+/// empty, longer than [`MAX_NAME_CHARS`], or holding control characters.
+pub fn name_problem(name: &str, max_chars: usize) -> Option<String> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() {
+        Some("the name is empty; give a short one, such as \"dcgan-baseline\"".into())
+    } else if chars > max_chars {
+        Some(format!(
+            "the name is {chars} characters long; use at most {max_chars}"
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some("the name holds a control character (a newline, tab or escape); use printable characters only".into())
+    } else {
+        None
+    }
+}
+
+/// Reads, parses and validates a spec file, then applies `--set` overrides.
+pub fn load(path: &Path, overrides: &[String]) -> Result<(Spec, Source)> {
+    let source = Source {
+        path: path.to_path_buf(),
+        text: ron_text::read(path)?,
+    };
+    let spec = parse(&source)?;
+    let spec = apply_overrides(spec, overrides, &source)?;
+    Ok((spec, source))
+}
+
+/// What `gan-lab check` found valid: an experiment spec (overrides applied)
+/// or a sweep spec, expanded into its runs.
+#[derive(Debug, Clone)]
+pub enum Checked {
+    Experiment(Spec),
+    Sweep(Sweep),
+}
+
+/// Parses and validates an experiment or a sweep spec file; a file with a
+/// `base` field is a sweep, which takes no overrides (it has `set`).
+pub fn check_file(path: &Path, overrides: &[String]) -> Result<Checked> {
+    let text = ron_text::read(path)?;
+    if !is_sweep(&text) {
+        let source = Source {
+            path: path.to_path_buf(),
+            text,
+        };
+        let spec = apply_overrides(parse(&source)?, overrides, &source)?;
+        return Ok(Checked::Experiment(spec));
+    }
+    if let Some(arg) = overrides.first() {
+        return Err(SpecError::Override {
+            arg: arg.clone(),
+            message: format!(
+                "overrides apply to experiment specs, and {} is a sweep spec; put settings for every run under its `set`",
+                path.display()
+            ),
+        });
+    }
+    let sweep = crate::sweep::spec::expand(path, &text).map_err(Box::new)?;
+    Ok(Checked::Sweep(sweep))
+}
+
+/// Whether spec text is a sweep: it parses with a top-level `base` field.
+fn is_sweep(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        base: Option<serde::de::IgnoredAny>,
+    }
+    ron_text::options()
+        .from_str::<Probe>(text)
+        .is_ok_and(|p| p.base.is_some())
+}
+
+impl Checked {
+    /// The line `gan-lab check` prints.
+    pub fn summary(&self) -> String {
+        match self {
+            Checked::Experiment(spec) => format!(
+                "ok: {} ({}: {}), {} steps of batch {}",
+                spec.name,
+                spec.variant.kind(),
+                spec.variant.describe(),
+                spec.train.steps,
+                spec.train.batch_size
+            ),
+            Checked::Sweep(sweep) => {
+                let configs = sweep.runs.last().map_or(0, |r| r.config + 1);
+                format!(
+                    "ok: sweep {}: {} runs of {} ({configs} configuration(s) x {} seed(s)), ranked by {} ({} is better)",
+                    sweep.spec.name,
+                    sweep.runs.len(),
+                    sweep.base.display(),
+                    sweep.spec.seeds.len().max(1),
+                    sweep.spec.score,
+                    if sweep.lower_is_better {
+                        "lower"
+                    } else {
+                        "higher"
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// Parses and validates spec text.
+pub fn parse(source: &Source) -> Result<Spec> {
+    let spec: Spec = ron_text::options()
+        .from_str(&source.text)
+        .map_err(|e| parse_error(source, e))?;
+    check(&spec, source, &BTreeSet::new())?;
+    Ok(spec)
+}
+
+/// Parses the spec stored with run `run_id` (errors name the run).
+pub fn parse_stored(run_id: &str, text: &str) -> Result<Spec> {
+    parse(&Source {
+        path: PathBuf::from(format!("<run {run_id} spec>")),
+        text: text.to_string(),
+    })
+}
+
+fn parse_error(source: &Source, e: ron::error::SpannedError) -> SpecError {
+    let hint = match &e.code {
+        ron::Error::NoSuchStructField { found, .. } if found == "base" => {
+            "this looks like a sweep spec (it names a `base`): run it with `gan-lab sweep`"
+        }
+        ron::Error::NoSuchStructField { .. } => {
+            "remove the field or fix its spelling; the expected names are listed above"
+        }
+        ron::Error::NoSuchEnumVariant { .. } => {
+            "use one of the listed names (they are case-sensitive)"
+        }
+        ron::Error::MissingStructField { .. } => {
+            "add the field; see experiments/vanilla.ron for a complete, commented spec"
+        }
+        _ => "check the RON syntax near this position (commas between fields, balanced brackets)",
+    };
+    SpecError::Parse(Located {
+        place: Place::of_ron(&source.path, &e),
+        message: format!("{}\n  hint: {hint}", e.code),
+    })
+}
+
+/// Range and combination checks; `overridden` holds the paths set with `--set`.
+fn check(spec: &Spec, source: &Source, overridden: &BTreeSet<String>) -> Result<()> {
+    let problems: Vec<Problem> = validate(spec)
+        .into_iter()
+        .map(|(field, message)| {
+            let location = if overridden.contains(&field) {
+                format!("--set {field}")
+            } else {
+                let keys: Vec<&str> = field.split('.').collect();
+                let offset = ron_text::offset_of(&source.text, &keys);
+                Place::at(&source.path, &source.text, offset).to_string()
+            };
+            Problem {
+                location,
+                field,
+                message,
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SpecError::Invalid(problems))
+    }
+}
+
+/// All problems as (field path, message with the fix).
+pub fn validate(spec: &Spec) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = Vec::new();
+    let mut bad = |field: &str, msg: String| p.push((field.to_string(), msg));
+    if let Some(problem) = name_problem(&spec.name, MAX_NAME_CHARS) {
+        bad("name", problem);
+    }
+    if let Some(problem) = spec
+        .experiment
+        .as_deref()
+        .and_then(|e| name_problem(e, MAX_NAME_CHARS))
+    {
+        bad("experiment", problem);
+    }
+    let t = &spec.train;
+    if t.steps == 0 {
+        bad(
+            "train.steps",
+            "steps is 0; train for at least 1 step (5000 is a good start)".into(),
+        );
+    }
+    if t.batch_size == 0 || t.batch_size > 8192 {
+        bad(
+            "train.batch_size",
+            format!(
+                "batch_size is {}; use 1 to 8192 (64 is usual)",
+                t.batch_size
+            ),
+        );
+    }
+    for (field, lr) in [("train.lr_g", t.lr_g), ("train.lr_d", t.lr_d)] {
+        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
+            bad(
+                field,
+                format!(
+                    "learning rate is {lr}; use a positive value up to 1 (2e-4 is usual for Adam)"
+                ),
+            );
+        }
+    }
+    for (field, beta) in [("train.beta1", t.beta1), ("train.beta2", t.beta2)] {
+        if !(0.0..1.0).contains(&beta) {
+            bad(
+                field,
+                format!(
+                    "Adam beta is {beta}; use a value in [0, 1) (beta1 0.5, beta2 0.999 are usual for GANs)"
+                ),
+            );
+        }
+    }
+    // Larger than the run is fine: the grid and the checkpoint are also written at the end.
+    if spec.samples.every == 0 {
+        bad("samples.every", "samples.every is 0; give a step count such as 500 (a grid is always written at the end)".into());
+    }
+    if spec.checkpoint.every == 0 {
+        bad("checkpoint.every", "checkpoint.every is 0; give a step count such as 1000 (a checkpoint is always written at the end)".into());
+    }
+    if spec.data.limit == Some(0) {
+        bad(
+            "data.limit",
+            "limit is 0; leave it out to use all images, or give a positive count".into(),
+        );
+    }
+    if let Some(classes) = &spec.data.classes {
+        if classes.is_empty() {
+            bad(
+                "data.classes",
+                "the class list is empty; leave it out for all classes or list indices 0-9".into(),
+            );
+        }
+        if let Some(c) = classes.iter().find(|&&c| c > 9) {
+            bad(
+                "data.classes",
+                format!(
+                    "class {c} does not exist; Fashion-MNIST classes are 0-9 (0 T-shirt/top ... 9 Ankle boot)"
+                ),
+            );
+        }
+    }
+    if let Some(eval) = &spec.eval {
+        if eval.every == 0 || eval.every > t.steps.max(1) {
+            bad(
+                "eval.every",
+                format!(
+                    "eval.every is {} but the run has {} steps; use 1 to {} (an evaluation also runs at the end)",
+                    eval.every,
+                    t.steps,
+                    t.steps.max(1)
+                ),
+            );
+        }
+        if !(100..=60_000).contains(&eval.samples) {
+            bad(
+                "eval.samples",
+                format!(
+                    "eval.samples is {}; use 100 to 60000 (5000 is a good balance, 10000 for final numbers)",
+                    eval.samples
+                ),
+            );
+        }
+        if eval.metrics.is_empty() {
+            bad("eval.metrics", "no metrics listed; use some of [Fid, Kid, Is, Coverage, PrecisionRecall] or remove eval".into());
+        }
+    }
+    for (field, message) in spec.variant.validate() {
+        p.push((format!("variant.{field}"), message));
+    }
+    p
+}
+
+/// Applies `path=value` overrides and validates the result.
+pub fn apply_overrides(spec: Spec, overrides: &[String], source: &Source) -> Result<Spec> {
+    if overrides.is_empty() {
+        return Ok(spec);
+    }
+    let mut tree = serde_json::to_value(&spec).expect("a spec always serialises");
+    let mut touched = BTreeSet::new();
+    for arg in overrides {
+        let err = |message: String| SpecError::Override {
+            arg: arg.clone(),
+            message,
+        };
+        let (path, raw) = arg
+            .split_once('=')
+            .ok_or_else(|| err("expected path=value, for example train.steps=200".into()))?;
+        let path = path.trim();
+        // Setting a field of the optional eval section turns it on with its defaults.
+        if path.starts_with("eval.") && tree.get("eval").is_some_and(Value::is_null) {
+            tree["eval"] = serde_json::to_value(EvalSpec::default()).expect("serialises");
+        }
+        let (value, not_ron) = parse_value(raw.trim());
+        set_path(&mut tree, path, value).map_err(err)?;
+        // Check each override on its own so the error names the right one.
+        serde_json::from_value::<Spec>(tree.clone()).map_err(|e| match &not_ron {
+            Some(ron) => err(format!("{e} (the value, read as text, is not RON: {ron})")),
+            None => err(e.to_string()),
+        })?;
+        touched.insert(path.to_string());
+    }
+    let spec: Spec = serde_json::from_value(tree).map_err(|e| SpecError::Override {
+        arg: overrides.join(" "),
+        message: e.to_string(),
+    })?;
+    check(&spec, source, &touched)?;
+    Ok(spec)
+}
+
+/// An override value, read as the spec file reads values (the same RON
+/// options), in the shape `serde_json` gives the spec (an enum `Dcgan` as
+/// `"Dcgan"`, `Vanilla(..)` as `{"Vanilla": {..}}`, `Some(x)` as `x`).
+/// Text that is not RON is tried as JSON, then taken as a bare word (so
+/// `name=my-run` works); then the RON error comes second, to explain a
+/// value that was meant as RON.
+fn parse_value(raw: &str) -> (Value, Option<String>) {
+    // Through an untagged enum, ron hands serde its buffered content, for
+    // which it writes enums in the JSON shape serde expects.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum AnyValue {
+        Value(Value),
+    }
+    match ron_text::options().from_str::<AnyValue>(raw) {
+        Ok(AnyValue::Value(value)) => (value, None),
+        Err(ron) => match serde_json::from_str(raw) {
+            Ok(value) => (value, None),
+            Err(_) => (Value::String(raw.to_string()), Some(ron.to_string())),
+        },
+    }
+}
+
+fn set_path(tree: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut node = tree;
+    let mut walked = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        // An enum (such as `variant: Vanilla(..)`) is one tagged object: step through the tag.
+        let tag = match &*node {
+            Value::Object(map) if !map.contains_key(*key) && map.len() == 1 => map
+                .keys()
+                .next()
+                .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()))
+                .cloned(),
+            _ => None,
+        };
+        if let Some(tag) = tag {
+            node = node.get_mut(&tag).expect("tag present");
+        }
+        let Value::Object(map) = node else {
+            return Err(format!(
+                "`{}` has no fields; set it as a whole",
+                walked.join(".")
+            ));
+        };
+        if !map.contains_key(*key) {
+            let known: Vec<&str> = map.keys().map(String::as_str).collect();
+            let here = if walked.is_empty() {
+                "the spec".to_string()
+            } else {
+                format!("`{}`", walked.join("."))
+            };
+            return Err(format!(
+                "{here} has no field `{key}`; its fields are: {}",
+                known.join(", ")
+            ));
+        }
+        walked.push(*key);
+        if i + 1 == keys.len() {
+            map.insert(key.to_string(), value);
+            return Ok(());
+        }
+        node = map.get_mut(*key).expect("checked above");
+    }
+    Err("empty path; expected path=value, for example train.steps=200".into())
+}
+
+impl Spec {
+    /// The experiment this run belongs to.
+    pub fn experiment_name(&self) -> &str {
+        self.experiment.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The spec as canonical RON (what is stored with the run).
+    pub fn to_ron(&self) -> String {
+        let pretty = ron::ser::PrettyConfig::default().struct_names(false);
+        ron_text::options()
+            .to_string_pretty(self, pretty)
+            .expect("a spec always serialises")
+    }
+
+    /// SHA-256 of the canonical form: equal for equal configurations,
+    /// whatever the formatting or comments of the file.
+    pub fn hash(&self) -> String {
+        let canonical = serde_json::to_vec(self).expect("a spec always serialises");
+        hex::encode(Sha256::digest(canonical))
+    }
+
+    /// The hash of what the run computes: [`Spec::hash`] with the name and
+    /// experiment left out (labels, not settings). Sweeps match runs by it.
+    pub fn config_hash(&self) -> String {
+        let mut tree = serde_json::to_value(self).expect("a spec always serialises");
+        if let Value::Object(map) = &mut tree {
+            for key in LABEL_KEYS {
+                map.remove(key);
+            }
+        }
+        let canonical = serde_json::to_vec(&tree).expect("a value serialises");
+        hex::encode(Sha256::digest(canonical))
+    }
+
+    /// Flat `path = value` pairs of every setting, for the params table.
+    pub fn params(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        flatten(
+            "",
+            &serde_json::to_value(self).expect("a spec always serialises"),
+            &mut out,
+        );
+        out
+    }
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let tagged = key.starts_with(|c: char| c.is_ascii_uppercase());
+                if tagged && map.len() == 1 {
+                    // Enum tag: record the choice, then its fields under the same prefix.
+                    out.push((format!("{prefix}kind"), key.clone()));
+                    flatten(prefix, v, out);
+                } else {
+                    flatten(&format!("{prefix}{key}."), v, out);
+                }
+            }
+        }
+        Value::String(s) => out.push((prefix.trim_end_matches('.').to_string(), s.clone())),
+        Value::Null => out.push((prefix.trim_end_matches('.').to_string(), "None".into())),
+        other => out.push((prefix.trim_end_matches('.').to_string(), other.to_string())),
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.location, self.field, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"// comment
+(
+    name: "t",
+    variant: Vanilla(
+        arch: Dcgan,
+        loss: Hinge,
+    ),
+    train: (
+        steps: 100,
+        batch_size: 8,
+    ),
+    samples: (every: 50),
+    checkpoint: (every: 50),
+)
+"#;
+
+    fn source(text: &str) -> Source {
+        Source {
+            path: PathBuf::from("exp.ron"),
+            text: text.to_string(),
+        }
+    }
+
+    fn err_text(text: &str) -> String {
+        parse(&source(text)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_with_defaults() {
+        let spec = parse(&source(GOOD)).unwrap();
+        assert_eq!(spec.train.steps, 100);
+        assert_eq!(spec.train.lr_g, 2e-4);
+        let VariantSpec::Vanilla(v) = &spec.variant else {
+            panic!("vanilla")
+        };
+        assert_eq!(v.loss, gan_lab_variants::Loss::Hinge);
+        assert_eq!(v.d_steps, 1);
+    }
+
+    #[test]
+    fn unknown_field_has_position() {
+        let text = GOOD.replace("batch_size: 8", "batch_sise: 8");
+        let e = err_text(&text);
+        assert!(e.starts_with("exp.ron:10:"), "{e}");
+        assert!(e.contains("batch_sise"), "{e}");
+    }
+
+    #[test]
+    fn unknown_variant_and_loss_are_named() {
+        assert!(err_text(&GOOD.replace("Vanilla(", "Vanila(")).contains("Vanila"));
+        let e = err_text(&GOOD.replace("Hinge", "Wasserstein"));
+        assert!(e.starts_with("exp.ron:6:"), "{e}");
+        assert!(e.contains("Wasserstein"), "{e}");
+    }
+
+    #[test]
+    fn range_errors_point_at_the_field() {
+        let e = err_text(&GOOD.replace("batch_size: 8", "batch_size: 0"));
+        assert!(
+            e.contains("exp.ron:10:9: train.batch_size: batch_size is 0"),
+            "{e}"
+        );
+        let e = err_text(&GOOD.replace("steps: 100", "steps: 100, lr_d: -0.1"));
+        assert!(e.contains("train.lr_d: learning rate is -0.1"), "{e}");
+        let e = err_text(&GOOD.replace("(every: 50)", "(every: 0)"));
+        assert!(e.contains("exp.ron:12:15: samples.every"), "{e}");
+        assert!(e.contains("checkpoint.every"), "{e}");
+        assert!(parse(&source(&GOOD.replace("(every: 50)", "(every: 500)"))).is_ok());
+    }
+
+    #[test]
+    fn variant_problems_are_prefixed() {
+        let e = err_text(&GOOD.replace(
+            "loss: Hinge,",
+            "loss: Hinge, label_smoothing: 0.1, d_steps: 0,",
+        ));
+        assert!(e.contains("variant.d_steps"), "{e}");
+        assert!(
+            e.contains("variant.label_smoothing: label smoothing needs a loss with labels"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn overrides_go_through_validation() {
+        let src = source(GOOD);
+        let spec = parse(&src).unwrap();
+        let set = |args: &[&str]| {
+            apply_overrides(
+                spec.clone(),
+                &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &src,
+            )
+        };
+        let s = set(&[
+            "train.steps=200",
+            "variant.loss=WganGp",
+            "variant.arch=Mlp",
+            "data.limit=100",
+        ])
+        .unwrap();
+        assert_eq!(s.train.steps, 200);
+        assert_eq!(s.data.limit, Some(100));
+        let VariantSpec::Vanilla(v) = &s.variant else {
+            panic!("vanilla")
+        };
+        assert_eq!(
+            (v.loss, v.arch),
+            (gan_lab_variants::Loss::WganGp, gan_lab_variants::Arch::Mlp)
+        );
+
+        let e = set(&["train.stepz=1"]).unwrap_err().to_string();
+        assert!(
+            e.contains("--set train.stepz=1") && e.contains("no field `stepz`"),
+            "{e}"
+        );
+        let e = set(&["train.steps=abc"]).unwrap_err().to_string();
+        assert!(
+            e.contains("--set train.steps=abc") && e.contains("invalid type"),
+            "{e}"
+        );
+        let e = set(&["train.batch_size=0"]).unwrap_err().to_string();
+        assert!(
+            e.contains("--set train.batch_size: train.batch_size: batch_size is 0"),
+            "{e}"
+        );
+        let e = set(&["variant.loss=Nope"]).unwrap_err().to_string();
+        assert!(e.contains("unknown variant `Nope`"), "{e}");
+        assert!(
+            set(&["train.steps"])
+                .unwrap_err()
+                .to_string()
+                .contains("expected path=value")
+        );
+    }
+
+    #[test]
+    fn canonical_form_round_trips_and_hash_ignores_formatting() {
+        let spec = parse(&source(GOOD)).unwrap();
+        let again = parse(&source(&spec.to_ron())).unwrap();
+        assert_eq!(spec, again);
+        assert_eq!(spec.hash(), again.hash());
+        let changed = parse(&source(&GOOD.replace("steps: 100", "steps: 101"))).unwrap();
+        assert_ne!(spec.hash(), changed.hash());
+    }
+
+    #[test]
+    fn params_are_flat() {
+        let params = parse(&source(GOOD)).unwrap().params();
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("variant.kind").as_deref(), Some("Vanilla"));
+        assert_eq!(get("variant.arch").as_deref(), Some("Dcgan"));
+        assert_eq!(get("train.batch_size").as_deref(), Some("8"));
+        assert_eq!(get("data.limit").as_deref(), Some("None"));
+    }
+
+    fn set_on(spec: &Spec, src: &Source, args: &[&str]) -> Result<Spec> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        apply_overrides(spec.clone(), &args, src)
+    }
+
+    #[test]
+    fn set_takes_values_as_the_file_writes_them() {
+        let src = source(GOOD);
+        let spec = parse(&src).unwrap();
+        let set = |args: &[&str]| set_on(&spec, &src, args);
+
+        // Enum lists (the eval section is off in GOOD: setting a field turns it on).
+        let s = set(&["eval.metrics=[Fid, Kid]", "eval.every=50"]).unwrap();
+        assert_eq!(s.eval.unwrap().metrics, vec![Metric::Fid, Metric::Kid]);
+        let s = set(&["eval.metrics=[PrecisionRecall]", "eval.every=50"]).unwrap();
+        let eval = s.eval.unwrap();
+        assert_eq!(
+            (eval.metrics, eval.every),
+            (vec![Metric::PrecisionRecall], 50)
+        );
+        // The params table's JSON form works too.
+        let s = set(&[r#"eval.metrics=["Is"]"#, "eval.every=50"]).unwrap();
+        assert_eq!(s.eval.unwrap().metrics, vec![Metric::Is]);
+
+        // Options: explicit Some, implicit Some (as the file allows), None.
+        for value in ["Some([7, 9])", "[7,9]", "Some([7,9,])"] {
+            let s = set(&[&format!("data.classes={value}")]).unwrap();
+            assert_eq!(s.data.classes, Some(vec![7, 9]), "{value}");
+        }
+        let s = set(&["data.limit=Some(500)", "data.classes=None"]).unwrap();
+        assert_eq!((s.data.limit, s.data.classes), (Some(500), None));
+
+        // Whole nested values: sections and enum variants with fields.
+        let s = set(&["train=(steps: 30, lr_d: 1e-3)"]).unwrap();
+        assert_eq!((s.train.steps, s.train.lr_d), (30, 1e-3));
+        assert_eq!(s.train.batch_size, TrainSpec::default().batch_size);
+        let s = set(&["eval=Some((every: 20, samples: 200, metrics: [Coverage]))"]).unwrap();
+        assert_eq!(
+            s.eval,
+            Some(EvalSpec {
+                every: 20,
+                samples: 200,
+                metrics: vec![Metric::Coverage]
+            })
+        );
+        assert_eq!(set(&["eval=None"]).unwrap().eval, None);
+        let s = set(&["variant=Conditional(arch: Mlp, conditioning: Projection, loss: Hinge)"])
+            .unwrap();
+        assert_eq!(s.variant.kind(), "conditional");
+        assert!(
+            s.variant.describe().contains("projection"),
+            "{}",
+            s.variant.describe()
+        );
+        let s = set(&["variant=Vanilla((arch: Mlp, loss: LeastSquares))"]).unwrap();
+        assert_eq!(s.variant.describe(), "mlp / least_squares");
+
+        // Strings: quoted as in the file, or a bare word.
+        let s = set(&[r#"name="a b, c""#, "experiment=Some(\"grp\")"]).unwrap();
+        assert_eq!((s.name.as_str(), s.experiment_name()), ("a b, c", "grp"));
+        assert_eq!(set(&["name=my-run"]).unwrap().name, "my-run");
+        assert_eq!(set(&["experiment=None"]).unwrap().experiment, None);
+
+        // A malformed value that was meant as RON says so.
+        let e = set(&["eval.every=50", "eval.metrics=[Fid,"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--set eval.metrics=[Fid,") && e.contains("is not RON"),
+            "{e}"
+        );
+        let e = set(&["eval.every=50", "eval.metrics=[Fid, Kdi]"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `Kdi`"), "{e}");
+    }
+
+    fn experiments() -> Vec<(PathBuf, Spec)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let mut specs: Vec<(PathBuf, Spec)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+            .filter_map(|path| match check_file(&path, &[]).unwrap() {
+                Checked::Experiment(spec) => Some((path, spec)),
+                Checked::Sweep(_) => None,
+            })
+            .collect();
+        specs.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(specs.len() >= 2, "experiments/ holds experiment specs");
+        specs
+    }
+
+    /// `--set` arguments for every field of `spec`, from its params table
+    /// (`variant.kind` is a column of the table, not a field).
+    fn params_as_set(spec: &Spec) -> Vec<String> {
+        spec.params()
+            .into_iter()
+            .filter(|(key, _)| key != "variant.kind")
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect()
+    }
+
+    #[test]
+    fn every_field_of_the_experiments_can_be_set_to_its_value() {
+        for (path, spec) in experiments() {
+            let args = params_as_set(&spec);
+            assert!(args.len() > 10, "{}: {args:?}", path.display());
+            for arg in &args {
+                let (again, _) = load(&path, std::slice::from_ref(arg))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(again, spec, "{}: --set {arg}", path.display());
+            }
+            assert_eq!(load(&path, &args).unwrap().0, spec, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn set_turns_one_experiment_into_another() {
+        let specs = experiments();
+        for (from_path, from) in &specs {
+            let source = Source {
+                path: from_path.clone(),
+                text: std::fs::read_to_string(from_path).unwrap(),
+            };
+            for (to_path, to) in &specs {
+                // The variant as a whole value (as RON writes it), then every field.
+                let variant = ron_text::options().to_string(&to.variant).unwrap();
+                let mut args = vec![format!("variant={variant}")];
+                args.extend(params_as_set(to));
+                let got = apply_overrides(from.clone(), &args, &source)
+                    .unwrap_or_else(|e| panic!("{from_path:?} -> {to_path:?}: {e}"));
+                assert_eq!(&got, to, "{from_path:?} -> {to_path:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_bounded_and_printable() {
+        let long = "n".repeat(MAX_NAME_CHARS + 1);
+        let e = err_text(&GOOD.replace("\"t\"", &format!("\"{long}\"")));
+        assert!(
+            e.contains("exp.ron:3:5: name: the name is 129 characters long; use at most 128"),
+            "{e}"
+        );
+        assert!(
+            parse(&source(
+                &GOOD.replace("\"t\"", &format!("\"{}\"", &long[1..]))
+            ))
+            .is_ok()
+        );
+        let e = err_text(&GOOD.replace("\"t\"", r#""a\tb""#));
+        assert!(
+            e.contains("exp.ron:3:5: name: the name holds a control character"),
+            "{e}"
+        );
+        let e = err_text(&GOOD.replace(
+            "name: \"t\",",
+            "name: \"t\",\n experiment: \"\\u{1b}[31m\",",
+        ));
+        assert!(
+            e.contains("exp.ron:4:2: experiment: the name holds a control"),
+            "{e}"
+        );
+        let spec = parse(&source(GOOD)).unwrap();
+        let e = set_on(&spec, &source(GOOD), &[&format!("name={long}")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--set name: name: the name is 129 characters"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_hash_leaves_out_the_labels_only() {
+        let spec = parse(&source(GOOD)).unwrap();
+        let mut other = spec.clone();
+        other.name = "other".into();
+        other.experiment = Some("group".into());
+        assert_eq!(spec.config_hash(), other.config_hash());
+        assert_ne!(spec.hash(), other.hash());
+        other.train.seed += 1;
+        assert_ne!(spec.config_hash(), other.config_hash());
+    }
+
+    #[test]
+    fn check_file_tells_experiments_from_sweeps() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+        let checked = check_file(&dir.join("dcgan.ron"), &["train.steps=700".into()]).unwrap();
+        let Checked::Experiment(spec) = &checked else {
+            panic!("an experiment")
+        };
+        assert_eq!(spec.train.steps, 700);
+        assert!(
+            checked
+                .summary()
+                .starts_with("ok: dcgan (vanilla: dcgan / "),
+            "{}",
+            checked.summary()
+        );
+
+        let sweep_path = dir.join("sweep-lr.ron");
+        let checked = check_file(&sweep_path, &[]).unwrap();
+        let Checked::Sweep(sweep) = &checked else {
+            panic!("a sweep")
+        };
+        assert_eq!(sweep.runs.len(), 8);
+        let summary = checked.summary();
+        assert!(
+            summary.starts_with("ok: sweep sweep-lr: 8 runs of ")
+                && summary.contains(
+                    "dcgan.ron (4 configuration(s) x 2 seed(s)), ranked by fid (lower is better)"
+                ),
+            "{summary}"
+        );
+        let e = check_file(&sweep_path, &["train.steps=7".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--set train.steps=7: overrides apply to experiment specs")
+                && e.contains("sweep-lr.ron is a sweep spec"),
+            "{e}"
+        );
+        // Running a sweep as an experiment says what it is.
+        let e = load(&sweep_path, &[]).unwrap_err().to_string();
+        assert!(e.contains("looks like a sweep spec"), "{e}");
+
+        // A broken sweep is reported at its place in the sweep file.
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.join("dcgan.ron"), tmp.path().join("dcgan.ron")).unwrap();
+        let broken = tmp.path().join("broken.ron");
+        std::fs::write(
+            &broken,
+            "(name: \"b\", base: \"dcgan.ron\",\n grid: {\"train.lr\": [1e-4]},\n score: \"fid\")",
+        )
+        .unwrap();
+        let e = check_file(&broken, &[]).unwrap_err().to_string();
+        assert!(e.contains("broken.ron:2:9: grid \"train.lr\""), "{e}");
+    }
+
+    #[test]
+    fn large_spec_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.ron");
+        let mut text = GOOD.to_string();
+        text += &"// padding\n".repeat(MAX_SPEC_BYTES as usize / 11 + 1);
+        std::fs::write(&path, &text).unwrap();
+        for e in [
+            load(&path, &[]).unwrap_err().to_string(),
+            check_file(&path, &[]).unwrap_err().to_string(),
+        ] {
+            assert!(
+                e.contains("huge.ron") && e.contains("1048576 bytes (1 MiB)"),
+                "{e}"
+            );
+        }
+        text.truncate(MAX_SPEC_BYTES as usize);
+        std::fs::write(&path, &text).unwrap();
+        assert!(load(&path, &[]).is_ok());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed};
+
+        fn config() -> Config {
+            Config {
+                cases: 256,
+                rng_seed: RngSeed::Fixed(0x5eed),
+                failure_persistence: None,
+                ..Config::default()
+            }
+        }
+
+        /// `text` with the bytes from `at` (`len` of them) replaced by `insert`,
+        /// both ends moved back to character boundaries.
+        fn mutate(text: &str, at: usize, len: usize, insert: &str) -> String {
+            let floor = |mut i: usize| {
+                i = i.min(text.len());
+                while !text.is_char_boundary(i) {
+                    i -= 1;
+                }
+                i
+            };
+            let start = floor(at);
+            let end = floor(start + len).max(start);
+            format!("{}{insert}{}", &text[..start], &text[end..])
+        }
+
+        const PIECES: &str =
+            "[(){}\\[\\],:\"/ \n0-9a-zA-Z_.+-]{0,12}|None|Some\\(|r#\"|1e999|NaN|-1|\\u{e9}";
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn parse_never_panics_on_any_text(text in "\\PC{0,300}") {
+                let _ = parse(&source(&text));
+            }
+
+            #[test]
+            fn parse_never_panics_on_mutated_specs(
+                which in 0usize..4,
+                at in 0usize..2000,
+                len in 0usize..40,
+                insert in PIECES,
+            ) {
+                let texts = [
+                    GOOD,
+                    include_str!("../../experiments/vanilla.ron"),
+                    include_str!("../../experiments/dcgan.ron"),
+                    include_str!("../../experiments/cgan.ron"),
+                ];
+                let text = mutate(texts[which], at, len, &insert);
+                if let Ok(spec) = parse(&source(&text)) {
+                    // What parses is valid, and its canonical form reads back the same.
+                    prop_assert!(validate(&spec).is_empty());
+                    let again = parse(&source(&spec.to_ron())).unwrap();
+                    prop_assert_eq!(again.hash(), spec.hash());
+                }
+            }
+
+            #[test]
+            fn set_never_panics(
+                path in "(name|experiment|variant|train|data|eval|samples|checkpoint)(\\.[a-z_]{1,12}){0,2}|\\PC{0,20}",
+                value in prop_oneof![PIECES, "\\PC{0,40}"],
+            ) {
+                let src = source(GOOD);
+                let spec = parse(&src).unwrap();
+                if let Ok(set) = apply_overrides(spec, &[format!("{path}={value}")], &src) {
+                    prop_assert!(validate(&set).is_empty());
+                }
+            }
+        }
+    }
+}
