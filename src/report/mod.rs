@@ -8,9 +8,9 @@
 //! as one mean line with a min–max band), sample grids side by side, and a
 //! plain-language diagnosis per run ([`diagnosis`]).
 //!
-//! The flow: [`load`] reads the tracker (runs, parameters, tags, sample
-//! files), [`view`] builds the page from it, and [`render`] fills the
-//! template and writes the file. Loading is per selected run, one SQL query
+//! The flow: `load` reads the tracker (runs, parameters, tags, sample
+//! files), `view` builds the page from it (the runs table in `table`), and
+//! [`render`] fills the template and writes the file. Loading is per selected run, one SQL query
 //! per (run, metric); the full series of one seed group is held at a time,
 //! then reduced to at most [`chart::MAX_POINTS`] points per series (min and
 //! max per bucket).
@@ -31,6 +31,7 @@ pub mod diagnosis;
 mod load;
 pub mod panels;
 pub mod sweep_section;
+mod table;
 mod view;
 
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
-//! Building the page from what [`load`](super::load) reads: the runs table
-//! (key parameters, final and best scores), one chart per metric with seed
-//! groups drawn as one mean line and band, the sample grids and the
-//! diagnosis of each run; the template only lays these out.
+//! Building the page from what `load` reads: the runs table (`table`), one
+//! chart per metric with seed groups drawn as one mean line and band, the
+//! sample grids, the variant panels, the sweep section and the diagnosis of
+//! each run; the template only lays these out.
 //!
 //! The series of one seed group are read, summarised and reduced to chart
 //! points before the next group is read, so only one group's full series is
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::load::{self, Loaded};
+use super::table::{ParamColumn, RunRow, param_table, run_row};
 use super::{
     MAX_SAMPLE_RUNS, ReportError, Result, SAMPLE_STEPS, Selection, chart, describe, diagnosis,
     panels, sweep_section,
@@ -91,55 +92,6 @@ const SECTIONS: [(&str, &[(&str, &str)]); 6] = [
         ],
     ),
 ];
-
-#[derive(Serialize)]
-struct Cell {
-    text: String,
-    sort: String,
-    /// Longer text, folded away under the cell's text.
-    detail: Option<String>,
-}
-
-impl Cell {
-    fn text(text: impl Into<String>) -> Cell {
-        let text = text.into();
-        Cell {
-            sort: text.clone(),
-            text,
-            detail: None,
-        }
-    }
-
-    fn number(value: Option<f64>) -> Cell {
-        match value {
-            Some(v) if v.is_finite() => Cell {
-                text: format_number(v),
-                sort: format!("{v}"),
-                detail: None,
-            },
-            Some(v) => Cell::text(format!("{v}")),
-            None => Cell::text(""),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ParamColumn {
-    key: String,
-    differs: bool,
-}
-
-#[derive(Serialize)]
-struct RunRow {
-    id: String,
-    name: String,
-    color: String,
-    cells: Vec<Cell>,
-    params: Vec<String>,
-    tags: String,
-    tag_count: usize,
-    scores: Vec<Cell>,
-}
 
 #[derive(Serialize)]
 struct ChartSection {
@@ -247,7 +199,7 @@ pub(super) fn page(
     for (i, (run, summary)) in runs.iter().zip(&charts.summaries).enumerate() {
         rows.push(run_row(
             run,
-            summary,
+            &summary.scores,
             charts.color_of[i],
             param_rows[i].clone(),
             &tags[i],
@@ -355,61 +307,6 @@ fn charts(
     })
 }
 
-/// A run's row in the runs table (`color`: its seed group).
-fn run_row(
-    run: &RunRecord,
-    summary: &Summary,
-    color: usize,
-    params: Vec<String>,
-    tags: &[(String, String)],
-    score_keys: &[&str],
-    now: f64,
-) -> RunRow {
-    let duration = run.ended_at.unwrap_or(now) - run.started_at;
-    let status = Cell {
-        detail: run.status_reason.clone(),
-        ..Cell::text(run.status.to_string())
-    };
-    let mut scores = Vec::new();
-    for key in score_keys {
-        let (last, best) = summary.scores.get(key).copied().unzip();
-        scores.push(Cell::number(last));
-        scores.push(Cell::number(best));
-    }
-    RunRow {
-        id: run.id.clone(),
-        name: run.name.clone(),
-        color: chart::css_color(color),
-        cells: vec![
-            Cell::text(run.variant.clone()),
-            status,
-            Cell {
-                text: format!("{} / {}", run.steps_done, run.total_steps),
-                sort: run.steps_done.to_string(),
-                detail: None,
-            },
-            Cell {
-                text: format_duration(duration),
-                sort: format!("{duration}"),
-                detail: None,
-            },
-            Cell {
-                text: format_time(run.started_at),
-                sort: format!("{}", run.started_at),
-                detail: None,
-            },
-        ],
-        params,
-        tags: tags
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        tag_count: tags.len(),
-        scores,
-    }
-}
-
 fn diagnosis_view(run: &RunRecord, summary: &Summary) -> Diagnosis {
     Diagnosis {
         name: run.name.clone(),
@@ -482,36 +379,6 @@ fn common_name(names: &[&str]) -> String {
     } else {
         common.to_string()
     }
-}
-
-/// All parameter keys (those that differ between runs marked) and each
-/// run's values in that column order.
-fn param_table(params: &[BTreeMap<String, String>]) -> (Vec<ParamColumn>, Vec<Vec<String>>) {
-    // The name has its own column.
-    let keys: BTreeSet<&String> = params
-        .iter()
-        .flat_map(|p| p.keys())
-        .filter(|k| k.as_str() != "name")
-        .collect();
-    let columns: Vec<ParamColumn> = keys
-        .iter()
-        .map(|k| {
-            let first = params[0].get(*k);
-            ParamColumn {
-                key: (*k).clone(),
-                differs: params.iter().any(|p| p.get(*k) != first),
-            }
-        })
-        .collect();
-    let rows = params
-        .iter()
-        .map(|p| {
-            keys.iter()
-                .map(|k| p.get(*k).cloned().unwrap_or_default())
-                .collect()
-        })
-        .collect();
-    (columns, rows)
 }
 
 fn summarize(run: &RunRecord, series: &BTreeMap<&str, Vec<(u64, f64)>>) -> Summary {
@@ -650,29 +517,6 @@ fn samples(tracker: &Tracker, db: &Path, runs: &[RunRecord]) -> Result<Option<Sa
     }))
 }
 
-/// A number with about four significant digits.
-pub(super) fn format_number(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1000.0 {
-        format!("{v:.1}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// `1h 02m`, `3m 05s`, `12s`.
-fn format_duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match (s / 3600, s % 3600 / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, s) => format!("{m}m {s:02}s"),
-        (h, m, _) => format!("{h}h {m:02}m"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,31 +545,10 @@ mod tests {
     }
 
     #[test]
-    fn key_params_are_those_that_differ() {
-        let p = [
-            params(&[("a", "1"), ("b", "x")]),
-            params(&[("a", "1"), ("b", "y"), ("c", "z")]),
-        ];
-        let (cols, rows) = param_table(&p);
-        let flags: Vec<(&str, bool)> = cols.iter().map(|c| (c.key.as_str(), c.differs)).collect();
-        assert_eq!(flags, vec![("a", false), ("b", true), ("c", true)]);
-        assert_eq!(rows[0], vec!["1", "x", ""]);
-    }
-
-    #[test]
     fn picks_evenly_spaced_steps() {
         let steps: Vec<u64> = (1..=10).map(|s| s * 100).collect();
         assert_eq!(spaced(&steps, 6), vec![100, 200, 400, 600, 800, 1000]);
         assert_eq!(spaced(&steps[..3], 6), vec![100, 200, 300]);
-    }
-
-    #[test]
-    fn formats() {
-        assert_eq!(format_duration(5.0), "5s");
-        assert_eq!(format_duration(185.0), "3m 05s");
-        assert_eq!(format_duration(3725.0), "1h 02m");
-        assert_eq!(format_number(12.0), "12");
-        assert_eq!(format_number(0.123456), "0.1235");
     }
 
     #[test]
