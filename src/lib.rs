@@ -20,6 +20,7 @@ pub mod interpolate;
 pub mod layout;
 pub mod loader;
 pub mod metrics;
+pub mod paths;
 pub mod report;
 pub mod restore;
 pub mod runner;

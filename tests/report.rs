@@ -215,6 +215,125 @@ fn sweep_report_ranks_configurations_and_shows_variant_panels() {
     assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
 }
 
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Experiment and sweep names that are paths: the default report folder is
+/// one encoded folder under `reports/`, nothing is written elsewhere, and a
+/// hostile name that matches no run is a user error (exit 2).
+#[test]
+fn hostile_names_write_only_under_reports() {
+    use gan_lab::tracker::{NewRun, Tracker};
+
+    const HOSTILE: [&str; 10] = [
+        "../x",
+        "../../escape",
+        "/tmp/gan-lab-evil",
+        "a/../../b",
+        "..",
+        ".",
+        ".hidden",
+        "C:\\x",
+        "~",
+        "a\nb",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("runs/db.sqlite");
+    let tracker = Tracker::open(&db).unwrap();
+    for (i, name) in HOSTILE.iter().enumerate() {
+        tracker
+            .create_run(&NewRun {
+                experiment: name.to_string(),
+                name: format!("run {i}"),
+                variant: "vanilla".into(),
+                spec_text: String::new(),
+                spec_hash: format!("{i}"),
+                seed: 1,
+                device: "flex".into(),
+                code_version: "test".into(),
+                host: "test".into(),
+                run_dir: format!("r{i}"),
+                total_steps: 1,
+                sweep_id: Some(name.to_string()),
+            })
+            .unwrap();
+    }
+    drop(tracker);
+    let absolute = Path::new("/tmp/gan-lab-evil");
+    let existed = absolute.exists();
+
+    // As `gan-lab report` run in `work` without `--out`.
+    let work = dir.path().join("work");
+    let mut written = Vec::new();
+    for name in HOSTILE {
+        for selection in [
+            Selection {
+                experiment: Some(name.into()),
+                ..Selection::default()
+            },
+            Selection {
+                sweep: Some(name.into()),
+                ..Selection::default()
+            },
+        ] {
+            let out = report::default_out(&selection).unwrap();
+            assert_eq!(out.parent(), Some(Path::new("reports")), "{name:?}");
+            let page = report::render(&db, &selection, &work.join(&out)).unwrap();
+            assert!(std::fs::read_to_string(&page).unwrap().contains("run "));
+            written.push(out.join("index.html"));
+        }
+    }
+    written.sort();
+    written.dedup();
+    assert_eq!(written.len(), HOSTILE.len(), "one folder per name");
+    assert_eq!(files_under(&work), written);
+    let db_files = files_under(&dir.path().join("runs"));
+    assert!(
+        db_files.iter().all(|f| f.starts_with("db.sqlite")),
+        "{db_files:?}"
+    );
+    assert_eq!(
+        absolute.exists(),
+        existed,
+        "wrote to {}",
+        absolute.display()
+    );
+
+    // Through the binary: a hostile name that matches nothing is exit 2 and
+    // writes nothing.
+    for flag in ["--experiment", "--sweep"] {
+        let out = Command::new(BIN)
+            .current_dir(&work)
+            .env_remove("GAN_LAB_DB")
+            .args(["--db", db.to_str().unwrap(), "--quiet", "report", flag])
+            .arg("../../nothing-here")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("no runs match"), "{}", stderr(&out));
+    }
+    assert_eq!(files_under(&work), written);
+    assert_eq!(
+        files_under(dir.path()).len(),
+        written.len() + db_files.len()
+    );
+}
+
 /// `target/report-screenshot.png` in the target folder cargo builds into.
 fn screenshot_path() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")

@@ -8,31 +8,36 @@
 //! as one mean line with a min–max band), sample grids side by side, and a
 //! plain-language diagnosis per run ([`diagnosis`]).
 //!
-//! Loading is per selected run, one SQL query per (run, metric); the full
-//! series of one seed group is held at a time, then reduced to at most
-//! [`chart::MAX_POINTS`] points per series (min and max per bucket).
+//! The flow: `load` reads the tracker (runs, parameters, tags, sample
+//! files), `view` builds the page from it (the runs table in `table`), and
+//! [`render`] fills the template and writes the file. Loading is per selected run, one SQL query
+//! per (run, metric); the full series of one seed group is held at a time,
+//! then reduced to at most [`chart::MAX_POINTS`] points per series (min and
+//! max per bucket).
 //!
 //! Escaping: the page is rendered by minijinja with HTML auto-escape, so
 //! every user-given string (names, params, tags, failure reasons) is
 //! escaped; the SVG charts are inserted as markup, and plotters escapes the
 //! text it writes into them (titles, legend labels).
+//!
+//! Paths: the default output folder is named through
+//! [`paths::component`](crate::paths::component) ([`default_out`]), and
+//! run folders and sample files stored in the database are joined with
+//! [`paths::join_inside`](crate::paths::join_inside), so neither a name nor
+//! the database can make the report write or read outside its folders.
 
 pub mod chart;
 pub mod diagnosis;
+mod load;
 pub mod panels;
 pub mod sweep_section;
+mod table;
+mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use serde::Serialize;
-
-use crate::layout::run_folder;
-use crate::table::format_time;
-use crate::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
-use chart::Series;
-use diagnosis::{Evidence, Finding};
+use crate::paths::{self, PathError};
+use crate::tracker::{Tracker, TrackerError};
 
 const TEMPLATE: &str = include_str!("template.html");
 
@@ -40,11 +45,6 @@ const TEMPLATE: &str = include_str!("template.html");
 pub const MAX_SAMPLE_RUNS: usize = 12;
 /// At most this many evenly spaced steps of sample grids, besides the final.
 pub const SAMPLE_STEPS: usize = 6;
-
-/// Parameters that do not make a configuration: runs that differ only in
-/// these are repeats of one configuration (the name of a sweep's run names
-/// its seed too).
-const NOT_CONFIG: [&str; 3] = ["train.seed", "name", "experiment"];
 
 /// Which runs a report covers; all empty means every run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,6 +63,20 @@ pub enum ReportError {
     Tracker(#[from] TrackerError),
     #[error("no runs match {0}; see `gan-lab list`")]
     NoRuns(String),
+    #[error("the name `{name}` cannot name the report folder; pass `--out FOLDER`")]
+    OutName {
+        name: String,
+        #[source]
+        source: PathError,
+    },
+    #[error(
+        "run {run} has an unsafe folder or file recorded in the database (edited by hand or damaged?); leave it out of the report with `--runs`, or fix the `runs.run_dir` / `artifacts.path` rows"
+    )]
+    UnsafePath {
+        run: String,
+        #[source]
+        source: PathError,
+    },
     #[error("drawing the chart of {metric}: {message}")]
     Chart { metric: String, message: String },
     #[error("rendering the report page")]
@@ -79,7 +93,10 @@ impl ReportError {
     /// Whether the error comes from the user's input rather than a fault.
     pub fn is_user_error(&self) -> bool {
         match self {
-            Self::NoDatabase(_) | Self::NoRuns(_) => true,
+            Self::NoDatabase(_)
+            | Self::NoRuns(_)
+            | Self::OutName { .. }
+            | Self::UnsafePath { .. } => true,
             Self::Tracker(e) => e.is_user_error(),
             _ => false,
         }
@@ -88,70 +105,21 @@ impl ReportError {
 
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
 
-/// Whether a score is better low or high.
-#[derive(Clone, Copy, PartialEq)]
-enum Better {
-    Lower,
-    Higher,
+/// Where `gan-lab report` writes without `--out`: `reports/<name>`, the
+/// name being the experiment's, else the sweep's, else `all`, made one safe
+/// folder name by [`paths::component`] (`a/b` becomes `reports/a%2Fb`).
+pub fn default_out(selection: &Selection) -> Result<PathBuf> {
+    let name = selection
+        .experiment
+        .as_deref()
+        .or(selection.sweep.as_deref())
+        .unwrap_or("all");
+    let folder = paths::component(name).map_err(|source| ReportError::OutName {
+        name: name.escape_debug().to_string(),
+        source,
+    })?;
+    Ok(Path::new("reports").join(folder))
 }
-
-/// Evaluation scores shown in the runs table as final and best.
-const SCORES: [(&str, Better); 7] = [
-    ("fid", Better::Lower),
-    ("kid", Better::Lower),
-    ("is", Better::Higher),
-    ("precision", Better::Higher),
-    ("recall", Better::Higher),
-    ("classes_covered", Better::Higher),
-    ("coverage_kl", Better::Lower),
-];
-
-/// Chart sections and their metrics, in page order; other logged metrics
-/// (except `*_std` spreads) go to a last section.
-const SECTIONS: [(&str, &[(&str, &str)]); 6] = [
-    (
-        "Losses",
-        &[
-            ("loss_d", "discriminator loss"),
-            ("loss_g", "generator loss"),
-            ("gradient_penalty", "gradient penalty"),
-        ],
-    ),
-    (
-        "Discriminator outputs",
-        &[
-            ("d_real", "D(x), real images"),
-            ("d_fake", "D(G(z)), generated images"),
-        ],
-    ),
-    (
-        "Discriminator accuracy",
-        &[
-            ("acc_real", "accuracy on real images"),
-            ("acc_fake", "accuracy on generated images"),
-        ],
-    ),
-    (
-        "Gradient norms",
-        &[
-            ("grad_norm_d", "discriminator gradient norm"),
-            ("grad_norm_g", "generator gradient norm"),
-        ],
-    ),
-    ("Throughput", &[("img_per_s", "images per second")]),
-    (
-        "Evaluation",
-        &[
-            ("fid", "FID (lower is better)"),
-            ("kid", "KID (lower is better)"),
-            ("is", "Inception-style score (higher is better)"),
-            ("precision", "precision (higher is better)"),
-            ("recall", "recall (higher is better)"),
-            ("classes_covered", "classes covered (of 10)"),
-            ("coverage_kl", "class-coverage KL (lower is better)"),
-        ],
-    ),
-];
 
 /// Renders the report of the selected runs into `out_dir/index.html` and
 /// returns that path.
@@ -160,8 +128,9 @@ pub fn render(db: &Path, selection: &Selection, out_dir: &Path) -> Result<PathBu
         return Err(ReportError::NoDatabase(db.to_path_buf()));
     }
     let tracker = Tracker::open(db)?;
-    let runs = select(&tracker, selection)?;
-    let html = build_page(&tracker, db, selection, runs)?;
+    let loaded = load::load(&tracker, selection)?;
+    let page = view::page(&tracker, db, selection, loaded)?;
+    let html = fill_template(page)?;
     std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Write {
         path: out_dir.to_path_buf(),
         source,
@@ -174,6 +143,19 @@ pub fn render(db: &Path, selection: &Selection, out_dir: &Path) -> Result<PathBu
     Ok(path)
 }
 
+fn fill_template(page: view::Page) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("index.html", TEMPLATE)
+        .map_err(ReportError::Template)?;
+    let template = env
+        .get_template("index.html")
+        .map_err(ReportError::Template)?;
+    template
+        .render(minijinja::value::Serde(page))
+        .map_err(ReportError::Template)
+}
+
+/// The selection in words, for the page and for "no runs match" errors.
 fn describe(selection: &Selection) -> String {
     let mut parts = Vec::new();
     if !selection.runs.is_empty() {
@@ -192,667 +174,10 @@ fn describe(selection: &Selection) -> String {
     }
 }
 
-/// The selected runs, newest first (named runs in the order given).
-fn select(tracker: &Tracker, selection: &Selection) -> Result<Vec<RunRecord>> {
-    let runs = if selection.runs.is_empty() {
-        tracker.list_runs(&RunFilter {
-            experiment: selection.experiment.clone(),
-            sweep_id: selection.sweep.clone(),
-            ..RunFilter::default()
-        })?
-    } else {
-        let mut seen = BTreeSet::new();
-        let mut runs = Vec::new();
-        for query in &selection.runs {
-            let run = tracker.run(query)?;
-            let keep = selection
-                .experiment
-                .as_ref()
-                .is_none_or(|e| *e == run.experiment)
-                && selection
-                    .sweep
-                    .as_ref()
-                    .is_none_or(|s| run.sweep_id.as_ref() == Some(s));
-            if keep && seen.insert(run.id.clone()) {
-                runs.push(run);
-            }
-        }
-        runs
-    };
-    if runs.is_empty() {
-        return Err(ReportError::NoRuns(describe(selection)));
-    }
-    Ok(runs)
-}
-
-#[derive(Serialize)]
-struct Cell {
-    text: String,
-    sort: String,
-    /// Longer text, folded away under the cell's text.
-    detail: Option<String>,
-}
-
-impl Cell {
-    fn text(text: impl Into<String>) -> Cell {
-        let text = text.into();
-        Cell {
-            sort: text.clone(),
-            text,
-            detail: None,
-        }
-    }
-
-    fn number(value: Option<f64>) -> Cell {
-        match value {
-            Some(v) if v.is_finite() => Cell {
-                text: format_number(v),
-                sort: format!("{v}"),
-                detail: None,
-            },
-            Some(v) => Cell::text(format!("{v}")),
-            None => Cell::text(""),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ParamColumn {
-    key: String,
-    differs: bool,
-}
-
-#[derive(Serialize)]
-struct RunRow {
-    id: String,
-    name: String,
-    color: String,
-    cells: Vec<Cell>,
-    params: Vec<String>,
-    tags: String,
-    tag_count: usize,
-    scores: Vec<Cell>,
-}
-
-#[derive(Serialize)]
-struct ChartSection {
-    title: String,
-    charts: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct SampleRow {
-    name: String,
-    cells: Vec<Option<String>>,
-    final_step: Option<u64>,
-    final_image: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Samples {
-    steps: Vec<u64>,
-    rows: Vec<SampleRow>,
-    omitted: usize,
-    missing_files: usize,
-}
-
-#[derive(Serialize)]
-struct FindingView {
-    title: &'static str,
-    text: String,
-    problem: bool,
-}
-
-#[derive(Serialize)]
-struct Diagnosis {
-    name: String,
-    id: String,
-    status: String,
-    findings: Vec<FindingView>,
-}
-
-#[derive(Serialize)]
-struct Group {
-    label: String,
-    color: String,
-    runs: usize,
-}
-
-/// Everything the template shows.
-#[derive(Serialize)]
-struct Page {
-    title: String,
-    selection: String,
-    generated: String,
-    database: String,
-    run_count: usize,
-    any_differs: bool,
-    any_tags: bool,
-    param_columns: Vec<ParamColumn>,
-    score_keys: Vec<&'static str>,
-    rows: Vec<RunRow>,
-    seed_groups: usize,
-    sections: Vec<ChartSection>,
-    samples: Option<Samples>,
-    diagnoses: Vec<Diagnosis>,
-    thresholds: Vec<String>,
-    max_points: usize,
-    max_legend: usize,
-    sweep: Option<sweep_section::SweepView>,
-    panels: Vec<panels::PanelView>,
-}
-
-/// What one run contributes after its series have been read.
-struct Summary {
-    scores: HashMap<&'static str, (f64, f64)>,
-    findings: Vec<Finding>,
-}
-
-fn build_page(
-    tracker: &Tracker,
-    db: &Path,
-    selection: &Selection,
-    runs: Vec<RunRecord>,
-) -> Result<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let mut params = Vec::with_capacity(runs.len());
-    let mut tags = Vec::with_capacity(runs.len());
-    let mut keys = BTreeSet::new();
-    for run in &runs {
-        params.push(
-            tracker
-                .params(&run.id)?
-                .into_iter()
-                .collect::<BTreeMap<_, _>>(),
-        );
-        tags.push(tracker.tags(&run.id)?);
-        keys.extend(tracker.metric_keys(&run.id)?);
-    }
-
-    let groups = seed_groups(&params);
-    let per_series = chart::points_per_series(groups.len());
-    let charted: Vec<String> = keys
-        .iter()
-        .filter(|k| !k.ends_with("_std"))
-        .cloned()
-        .collect();
-
-    // Series by metric, in group order; summaries by run index.
-    let mut chart_series: BTreeMap<&str, Vec<(usize, Series)>> = BTreeMap::new();
-    let mut summaries: Vec<Option<Summary>> = (0..runs.len()).map(|_| None).collect();
-    let mut group_views = Vec::new();
-    let mut color_of = vec![0; runs.len()];
-    for (g, members) in groups.iter().enumerate() {
-        let mut series: Vec<BTreeMap<&str, Vec<(u64, f64)>>> = Vec::new();
-        for &i in members {
-            color_of[i] = g;
-            let mut by_key = BTreeMap::new();
-            for key in &charted {
-                let s: Vec<(u64, f64)> = tracker
-                    .metric_series(&runs[i].id, key)?
-                    .into_iter()
-                    .map(|(s, v, _)| (s, v))
-                    .collect();
-                by_key.insert(key.as_str(), s);
-            }
-            summaries[i] = Some(summarize(&runs[i], &by_key));
-            series.push(by_key);
-        }
-        let first = &runs[members[0]];
-        let label = if members.len() > 1 {
-            let names: Vec<&str> = members.iter().map(|&i| runs[i].name.as_str()).collect();
-            format!("{} (mean of {} seeds)", common_name(&names), members.len())
-        } else {
-            first.name.clone()
-        };
-        group_views.push(Group {
-            label: label.clone(),
-            color: chart::css_color(g),
-            runs: members.len(),
-        });
-        for key in &charted {
-            let parts: Vec<&[(u64, f64)]> = series
-                .iter()
-                .filter_map(|m| m.get(key.as_str()).map(Vec::as_slice))
-                .filter(|s| !s.is_empty())
-                .collect();
-            let s = match parts.len() {
-                0 => continue,
-                1 if members.len() == 1 => Series::single(label.clone(), parts[0], per_series),
-                _ => Series::group(label.clone(), &parts, per_series),
-            };
-            chart_series.entry(key.as_str()).or_default().push((g, s));
-        }
-    }
-
-    let sections = draw_sections(&chart_series)?;
-    let (param_columns, param_rows) = param_table(&params);
-    let score_keys: Vec<&'static str> = SCORES
-        .iter()
-        .map(|s| s.0)
-        .filter(|k| keys.contains(*k))
-        .collect();
-
-    let mut rows = Vec::new();
-    let mut diagnoses = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
-        let summary = summaries[i].take().expect("every run is in a group");
-        let duration = run.ended_at.unwrap_or(now) - run.started_at;
-        let status = Cell {
-            detail: run.status_reason.clone(),
-            ..Cell::text(run.status.to_string())
-        };
-        let mut scores = Vec::new();
-        for key in &score_keys {
-            let (last, best) = summary.scores.get(key).copied().unzip();
-            scores.push(Cell::number(last));
-            scores.push(Cell::number(best));
-        }
-        rows.push(RunRow {
-            id: run.id.clone(),
-            name: run.name.clone(),
-            color: chart::css_color(color_of[i]),
-            cells: vec![
-                Cell::text(run.variant.clone()),
-                status,
-                Cell {
-                    text: format!("{} / {}", run.steps_done, run.total_steps),
-                    sort: run.steps_done.to_string(),
-                    detail: None,
-                },
-                Cell {
-                    text: format_duration(duration),
-                    sort: format!("{duration}"),
-                    detail: None,
-                },
-                Cell {
-                    text: format_time(run.started_at),
-                    sort: format!("{}", run.started_at),
-                    detail: None,
-                },
-            ],
-            params: param_rows[i].clone(),
-            tags: tags[i]
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            tag_count: tags[i].len(),
-            scores,
-        });
-        diagnoses.push(Diagnosis {
-            name: run.name.clone(),
-            id: run.id.clone(),
-            status: if run.status == RunStatus::Running {
-                format!("running, step {} of {}", run.steps_done, run.total_steps)
-            } else {
-                run.status.to_string()
-            },
-            findings: summary
-                .findings
-                .iter()
-                .map(|f| FindingView {
-                    title: f.title(),
-                    text: f.explanation(),
-                    problem: f.is_problem(),
-                })
-                .collect(),
-        });
-    }
-
-    let samples = samples(tracker, db, &runs)?;
-    let panels = panels::panels(tracker, db, &runs, MAX_SAMPLE_RUNS)?;
-    let sweep = match &selection.sweep {
-        Some(id) => Some(sweep_section::section(
-            tracker, id, &runs, &params, &color_of,
-        )?),
-        None => None,
-    };
-    let seed_groups = group_views.iter().filter(|g| g.runs > 1).count();
-    let title = match &selection.experiment {
-        Some(e) => format!("gan-lab report: {e}"),
-        None => "gan-lab report".to_string(),
-    };
-
-    let mut env = minijinja::Environment::new();
-    env.add_template("index.html", TEMPLATE)
-        .map_err(ReportError::Template)?;
-    let template = env
-        .get_template("index.html")
-        .map_err(ReportError::Template)?;
-    template
-        .render(minijinja::value::Serde(Page {
-            title,
-            selection: describe(selection),
-            generated: format_time(now),
-            database: db.display().to_string(),
-            run_count: runs.len(),
-            any_differs: param_columns.iter().any(|c| c.differs),
-            any_tags: rows.iter().any(|r| !r.tags.is_empty()),
-            param_columns,
-            score_keys,
-            rows,
-            seed_groups,
-            sections,
-            samples,
-            diagnoses,
-            thresholds: diagnosis::thresholds(),
-            max_points: chart::MAX_POINTS,
-            max_legend: chart::MAX_LEGEND,
-            sweep,
-            panels,
-        }))
-        .map_err(ReportError::Template)
-}
-
-/// Groups runs whose parameters are equal apart from `train.seed` (runs
-/// without parameters stay alone); groups in order of their first run.
-fn seed_groups(params: &[BTreeMap<String, String>]) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut index: HashMap<Vec<(&str, &str)>, usize> = HashMap::new();
-    for (i, p) in params.iter().enumerate() {
-        if p.is_empty() {
-            groups.push(vec![i]);
-            continue;
-        }
-        let key: Vec<(&str, &str)> = p
-            .iter()
-            .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        match index.get(&key) {
-            Some(&g) => groups[g].push(i),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(vec![i]);
-            }
-        }
-    }
-    groups
-}
-
-/// What the names of a group's runs share: their common start, cut back to a
-/// whole word (`sweep lr=1e-4 seed=1` and `... seed=2` give `sweep lr=1e-4`),
-/// or the first name when they share no word.
-fn common_name(names: &[&str]) -> String {
-    let first = names[0];
-    let mut len = names
-        .iter()
-        .map(|n| {
-            first
-                .char_indices()
-                .zip(n.chars())
-                .find(|((_, a), b)| a != b)
-                .map_or(first.len().min(n.len()), |((i, _), _)| i)
-        })
-        .min()
-        .unwrap_or(0);
-    if names.iter().any(|n| n.len() != len) {
-        len = first[..len].rfind(char::is_whitespace).unwrap_or(0);
-    }
-    let common = first[..len].trim_end();
-    if common.is_empty() {
-        first.to_string()
-    } else {
-        common.to_string()
-    }
-}
-
-/// All parameter keys (those that differ between runs marked) and each
-/// run's values in that column order.
-fn param_table(params: &[BTreeMap<String, String>]) -> (Vec<ParamColumn>, Vec<Vec<String>>) {
-    // The name has its own column.
-    let keys: BTreeSet<&String> = params
-        .iter()
-        .flat_map(|p| p.keys())
-        .filter(|k| k.as_str() != "name")
-        .collect();
-    let columns: Vec<ParamColumn> = keys
-        .iter()
-        .map(|k| {
-            let first = params[0].get(*k);
-            ParamColumn {
-                key: (*k).clone(),
-                differs: params.iter().any(|p| p.get(*k) != first),
-            }
-        })
-        .collect();
-    let rows = params
-        .iter()
-        .map(|p| {
-            keys.iter()
-                .map(|k| p.get(*k).cloned().unwrap_or_default())
-                .collect()
-        })
-        .collect();
-    (columns, rows)
-}
-
-fn summarize(run: &RunRecord, series: &BTreeMap<&str, Vec<(u64, f64)>>) -> Summary {
-    let get = |k: &str| series.get(k).map_or(&[][..], Vec::as_slice);
-    let mut scores = HashMap::new();
-    for (key, better) in SCORES {
-        let values: Vec<f64> = get(key)
-            .iter()
-            .map(|p| p.1)
-            .filter(|v| v.is_finite())
-            .collect();
-        if let Some(&last) = values.last() {
-            let best = values.iter().copied().fold(last, |a, b| match better {
-                Better::Lower => a.min(b),
-                Better::Higher => a.max(b),
-            });
-            scores.insert(key, (last, best));
-        }
-    }
-    let failed_reason = match run.status {
-        RunStatus::Failed => Some(run.status_reason.as_deref().unwrap_or("")),
-        _ => None,
-    };
-    let findings = diagnosis::diagnose(&Evidence {
-        failed_reason,
-        acc_real: get("acc_real"),
-        acc_fake: get("acc_fake"),
-        loss_g: get("loss_g"),
-        grad_norm_d: get("grad_norm_d"),
-        grad_norm_g: get("grad_norm_g"),
-        fid: get("fid"),
-        classes_covered: get("classes_covered"),
-        coverage_kl: get("coverage_kl"),
-    });
-    Summary { scores, findings }
-}
-
-fn draw_sections(series: &BTreeMap<&str, Vec<(usize, Series)>>) -> Result<Vec<ChartSection>> {
-    let draw = |key: &str, title: String| -> Result<Option<String>> {
-        let Some(s) = series.get(key) else {
-            return Ok(None);
-        };
-        chart::draw(&title, s)
-            .map(Some)
-            .map_err(|message| ReportError::Chart {
-                metric: key.to_string(),
-                message,
-            })
-    };
-    let mut sections = Vec::new();
-    let mut known = BTreeSet::new();
-    for (title, metrics) in SECTIONS {
-        let mut charts = Vec::new();
-        for (key, what) in metrics {
-            known.insert(*key);
-            charts.extend(draw(key, format!("{key}: {what}"))?);
-        }
-        if !charts.is_empty() {
-            sections.push(ChartSection {
-                title: title.to_string(),
-                charts,
-            });
-        }
-    }
-    let mut charts = Vec::new();
-    for key in series.keys().filter(|k| !known.contains(*k)) {
-        charts.extend(draw(key, key.to_string())?);
-    }
-    if !charts.is_empty() {
-        sections.push(ChartSection {
-            title: "Other metrics".to_string(),
-            charts,
-        });
-    }
-    Ok(sections)
-}
-
-/// Up to [`SAMPLE_STEPS`] evenly spaced entries of a sorted list.
-fn spaced(steps: &[u64], k: usize) -> Vec<u64> {
-    if steps.len() <= k {
-        return steps.to_vec();
-    }
-    (0..k)
-        .map(|i| steps[i * (steps.len() - 1) / (k - 1).max(1)])
-        .collect()
-}
-
-fn samples(tracker: &Tracker, db: &Path, runs: &[RunRecord]) -> Result<Option<Samples>> {
-    let shown = &runs[..runs.len().min(MAX_SAMPLE_RUNS)];
-    let mut per_run: Vec<BTreeMap<u64, PathBuf>> = Vec::new();
-    for run in shown {
-        let folder = run_folder(db, run);
-        let grids = tracker
-            .artifacts(&run.id)?
-            .into_iter()
-            .filter(|a| a.kind == "samples")
-            .filter_map(|a| Some((a.step?, folder.join(&a.path))))
-            .collect();
-        per_run.push(grids);
-    }
-    let with_samples: Vec<&BTreeMap<u64, PathBuf>> =
-        per_run.iter().filter(|m| !m.is_empty()).collect();
-    if with_samples.is_empty() {
-        return Ok(None);
-    }
-    // Steps every run has; when they share none, every step some run has.
-    let mut common: BTreeSet<u64> = with_samples[0].keys().copied().collect();
-    for m in &with_samples[1..] {
-        common.retain(|s| m.contains_key(s));
-    }
-    if common.is_empty() {
-        common = with_samples
-            .iter()
-            .flat_map(|m| m.keys().copied())
-            .collect();
-    }
-    let steps = spaced(&common.into_iter().collect::<Vec<_>>(), SAMPLE_STEPS);
-    let mut missing_files = 0;
-    let mut embed = |path: Option<&PathBuf>| -> Option<String> {
-        let image = embed_png(path?);
-        missing_files += usize::from(image.is_none());
-        image
-    };
-    let mut rows = Vec::new();
-    for (run, grids) in shown.iter().zip(&per_run) {
-        if grids.is_empty() {
-            continue;
-        }
-        let cells = steps.iter().map(|s| embed(grids.get(s))).collect();
-        let last = grids.last_key_value();
-        rows.push(SampleRow {
-            name: run.name.clone(),
-            cells,
-            final_step: last.map(|l| *l.0),
-            final_image: embed(last.map(|l| l.1)),
-        });
-    }
-    Ok(Some(Samples {
-        steps,
-        rows,
-        omitted: runs.len() - shown.len(),
-        missing_files,
-    }))
-}
-
-/// A PNG file as a data URI (`None` if it cannot be read or is not a PNG).
-fn embed_png(path: &Path) -> Option<String> {
-    match std::fs::read(path) {
-        Ok(bytes) if bytes.starts_with(b"\x89PNG") => Some(format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(bytes)
-        )),
-        _ => None,
-    }
-}
-
-/// A number with about four significant digits.
-fn format_number(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1000.0 {
-        format!("{v:.1}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// `1h 02m`, `3m 05s`, `12s`.
-fn format_duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match (s / 3600, s % 3600 / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, s) => format!("{m}m {s:02}s"),
-        (h, m, _) => format!("{h}h {m:02}m"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tracker::{MetricPoint, NewRun};
-
-    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn runs_differing_only_by_seed_share_a_group() {
-        let p = [
-            params(&[("train.lr_d", "1e-3"), ("train.seed", "1")]),
-            params(&[("train.lr_d", "1e-4"), ("train.seed", "1")]),
-            params(&[("train.lr_d", "1e-3"), ("train.seed", "2")]),
-            params(&[]),
-            params(&[]),
-            params(&[("train.lr_d", "1e-3"), ("train.seed", "3")]),
-        ];
-        assert_eq!(
-            seed_groups(&p),
-            vec![vec![0, 2, 5], vec![1], vec![3], vec![4]]
-        );
-    }
-
-    #[test]
-    fn key_params_are_those_that_differ() {
-        let p = [
-            params(&[("a", "1"), ("b", "x")]),
-            params(&[("a", "1"), ("b", "y"), ("c", "z")]),
-        ];
-        let (cols, rows) = param_table(&p);
-        let flags: Vec<(&str, bool)> = cols.iter().map(|c| (c.key.as_str(), c.differs)).collect();
-        assert_eq!(flags, vec![("a", false), ("b", true), ("c", true)]);
-        assert_eq!(rows[0], vec!["1", "x", ""]);
-    }
-
-    #[test]
-    fn picks_evenly_spaced_steps() {
-        let steps: Vec<u64> = (1..=10).map(|s| s * 100).collect();
-        assert_eq!(spaced(&steps, 6), vec![100, 200, 400, 600, 800, 1000]);
-        assert_eq!(spaced(&steps[..3], 6), vec![100, 200, 300]);
-    }
 
     fn new_run(name: &str) -> NewRun {
         NewRun {
@@ -928,42 +253,70 @@ mod tests {
     }
 
     #[test]
-    fn formats() {
-        assert_eq!(format_duration(5.0), "5s");
-        assert_eq!(format_duration(185.0), "3m 05s");
-        assert_eq!(format_duration(3725.0), "1h 02m");
-        assert_eq!(format_number(12.0), "12");
-        assert_eq!(format_number(0.123456), "0.1235");
-    }
-
-    #[test]
-    fn group_labels_keep_what_the_names_share() {
+    fn the_default_folder_is_one_encoded_name_under_reports() {
+        let out = |experiment: Option<&str>, sweep: Option<&str>| {
+            default_out(&Selection {
+                runs: vec!["abc".into()],
+                experiment: experiment.map(str::to_string),
+                sweep: sweep.map(str::to_string),
+            })
+        };
+        assert_eq!(out(None, None).unwrap(), Path::new("reports/all"));
         assert_eq!(
-            common_name(&["sweep lr=1e-4 seed=1", "sweep lr=1e-4 seed=2"]),
-            "sweep lr=1e-4"
+            out(Some("dcgan"), None).unwrap(),
+            Path::new("reports/dcgan")
         );
-        assert_eq!(common_name(&["dcgan", "dcgan"]), "dcgan");
-        assert_eq!(common_name(&["a-1", "a-2"]), "a-1", "no shared whole word");
-        assert_eq!(common_name(&["x y", "x yz"]), "x");
+        assert_eq!(out(None, Some("lr")).unwrap(), Path::new("reports/lr"));
+        assert_eq!(out(Some("e"), Some("s")).unwrap(), Path::new("reports/e"));
+        assert_eq!(out(Some("a/b"), None).unwrap(), Path::new("reports/a%2Fb"));
+        assert_eq!(out(Some(".."), None).unwrap(), Path::new("reports/%2E%2E"));
+        for name in ["../x", "/tmp/evil", "a/../../b", "\\\\server\\x", "C:\\x"] {
+            let path = out(None, Some(name)).unwrap();
+            assert_eq!(path.parent(), Some(Path::new("reports")), "{name}");
+            assert_eq!(path.components().count(), 2, "{name}");
+        }
+        let err = out(Some(""), None).unwrap_err();
+        assert!(err.is_user_error(), "{err}");
+        assert!(err.to_string().contains("--out"), "{err}");
+        let err = out(Some(&"x".repeat(200)), None).unwrap_err();
+        assert!(matches!(err, ReportError::OutName { .. }), "{err}");
     }
 
+    /// A database whose run folder or sample path leads outside the
+    /// database's folder: the report refuses it and reads nothing there.
     #[test]
-    fn sweep_runs_that_differ_by_seed_and_name_are_one_group() {
-        let a = params(&[
-            ("name", "s lr=1 seed=1"),
-            ("train.seed", "1"),
-            ("train.lr_d", "1"),
-        ]);
-        let b = params(&[
-            ("name", "s lr=1 seed=2"),
-            ("train.seed", "2"),
-            ("train.lr_d", "1"),
-        ]);
-        let c = params(&[
-            ("name", "s lr=2 seed=1"),
-            ("train.seed", "1"),
-            ("train.lr_d", "2"),
-        ]);
-        assert_eq!(seed_groups(&[a, b, c]), vec![vec![0, 1], vec![2]]);
+    fn stored_paths_cannot_lead_outside_the_database_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("runs/db.sqlite");
+        // A real PNG outside the database folder, where a hostile row points.
+        let secret = dir.path().join("secret/samples");
+        std::fs::create_dir_all(&secret).unwrap();
+        std::fs::write(secret.join("step-000001.png"), b"\x89PNG\r\n\x1a\nsecret").unwrap();
+        for (run_dir, artifact) in [
+            ("../secret", "samples/step-000001.png"),
+            ("r", "../../secret/samples/step-000001.png"),
+            ("r", "/etc/passwd"),
+        ] {
+            std::fs::remove_file(&db).ok();
+            let tracker = Tracker::open(&db).unwrap();
+            let id = tracker
+                .create_run(&NewRun {
+                    run_dir: run_dir.into(),
+                    ..new_run("hostile")
+                })
+                .unwrap();
+            tracker
+                .add_artifact(&id, "samples", Some(1), artifact)
+                .unwrap();
+            drop(tracker);
+            let out = dir.path().join("out");
+            let err = render(&db, &Selection::default(), &out).unwrap_err();
+            assert!(matches!(err, ReportError::UnsafePath { .. }), "{err}");
+            assert!(err.is_user_error());
+            assert!(err.to_string().contains(&id), "{err}");
+            let cause = std::error::Error::source(&err).unwrap().to_string();
+            assert!(cause.contains("leads outside"), "{cause}");
+            assert!(!out.exists(), "nothing written");
+        }
     }
 }

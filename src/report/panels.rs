@@ -10,8 +10,8 @@ use std::path::Path;
 use gan_lab_variants::panel::{PanelTable, RunView};
 use serde::Serialize;
 
-use super::{ReportError, Result, chart, embed_png};
-use crate::layout::run_folder;
+use super::load::{embed_png, sample_files};
+use super::{ReportError, Result, chart};
 use crate::spec;
 use crate::tracker::{RunRecord, Tracker};
 
@@ -78,22 +78,10 @@ pub fn panels(
             None => None,
         };
         let (grid, grid_step, row_labels) = match panel.grid_row_labels {
-            Some(labels) => {
-                let last = tracker
-                    .artifacts(&run.id)?
-                    .into_iter()
-                    .filter(|a| a.kind == "samples")
-                    .filter_map(|a| Some((a.step?, a.path)))
-                    .max_by_key(|a| a.0);
-                match last {
-                    Some((step, path)) => (
-                        embed_png(&run_folder(db, run).join(path)),
-                        Some(step),
-                        labels,
-                    ),
-                    None => (None, None, Vec::new()),
-                }
-            }
+            Some(labels) => match sample_files(tracker, db, run)?.pop_last() {
+                Some((step, path)) => (embed_png(&path), Some(step), labels),
+                None => (None, None, Vec::new()),
+            },
             None => (None, None, Vec::new()),
         };
         out.push(PanelView {

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ReportError, Result, chart, format_number};
+use super::table::format_number;
+use super::{ReportError, Result, chart};
 use crate::sweep::rank::{RunScore, rank};
 use crate::tracker::{RunRecord, Tracker};
 

@@ -69,7 +69,9 @@ pub fn sweep(
         writeln!(out, "dry run: nothing was trained or recorded").map_err(io)?;
         return Ok(SweepOutcome::Complete);
     }
-    let logs = crate::layout::db_folder(&ctx.db).join("sweeps").join(name);
+    // The spec's name passed paths::component when the spec was read.
+    let folder = crate::paths::component(name).map_err(|e| AppError::Usage(e.to_string()))?;
+    let logs = crate::layout::db_folder(&ctx.db).join("sweeps").join(folder);
     let _lock = SweepLock::take(&logs)?;
     tracker.upsert_sweep(&SweepRecord {
         id: name.clone(),

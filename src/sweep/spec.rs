@@ -176,6 +176,10 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
             ),
         ));
     }
+    // The name also names the sweep's log folder.
+    if let Err(e) = crate::paths::component(&spec.name) {
+        return Err(at(field("name"), format!("sweep name: {e}")));
+    }
     let base = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -682,6 +686,16 @@ mod tests {
         let e = err("(name: \"e\", base: \"missing.ron\", score: \"fid\")");
         assert!(
             e.starts_with("sweep.ron:1:13:") && e.contains("missing.ron"),
+            "{e}"
+        );
+
+        // The name becomes the log folder's name.
+        let long = "x".repeat(200);
+        let e = err(&format!(
+            "(name: \"{long}\", base: \"base.ron\", score: \"fid\")"
+        ));
+        assert!(
+            e.starts_with("sweep.ron:1:2:") && e.contains("at most 128 bytes"),
             "{e}"
         );
 

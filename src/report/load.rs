@@ -1,0 +1,155 @@
+//! Reading what the report shows: the selected runs with their parameters,
+//! tags and metric keys from the tracker, one run's metric series at a time,
+//! and the sample files the tracker lists.
+//!
+//! Stored folders and file names are joined with [`paths::join_inside`], so
+//! a database whose run folder or artifact path reads `../../etc` cannot
+//! make the report read outside the database's folder.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+
+use super::{ReportError, Result, Selection, describe};
+use crate::paths;
+use crate::tracker::{RunFilter, RunRecord, Tracker};
+
+/// The selected runs and what the page needs of each besides the series.
+pub(super) struct Loaded {
+    /// Newest first (named runs in the order given).
+    pub runs: Vec<RunRecord>,
+    /// Parameters by run index.
+    pub params: Vec<BTreeMap<String, String>>,
+    /// Tags by run index.
+    pub tags: Vec<Vec<(String, String)>>,
+    /// Every metric key any selected run logged.
+    pub keys: BTreeSet<String>,
+}
+
+/// Loads the runs of `selection`; no matching run is a user error.
+pub(super) fn load(tracker: &Tracker, selection: &Selection) -> Result<Loaded> {
+    let runs = select(tracker, selection)?;
+    let mut params = Vec::with_capacity(runs.len());
+    let mut tags = Vec::with_capacity(runs.len());
+    let mut keys = BTreeSet::new();
+    for run in &runs {
+        params.push(
+            tracker
+                .params(&run.id)?
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+        );
+        tags.push(tracker.tags(&run.id)?);
+        keys.extend(tracker.metric_keys(&run.id)?);
+    }
+    Ok(Loaded {
+        runs,
+        params,
+        tags,
+        keys,
+    })
+}
+
+/// The selected runs, newest first (named runs in the order given).
+fn select(tracker: &Tracker, selection: &Selection) -> Result<Vec<RunRecord>> {
+    let runs = if selection.runs.is_empty() {
+        tracker.list_runs(&RunFilter {
+            experiment: selection.experiment.clone(),
+            sweep_id: selection.sweep.clone(),
+            ..RunFilter::default()
+        })?
+    } else {
+        let mut seen = BTreeSet::new();
+        let mut runs = Vec::new();
+        for query in &selection.runs {
+            let run = tracker.run(query)?;
+            let keep = selection
+                .experiment
+                .as_ref()
+                .is_none_or(|e| *e == run.experiment)
+                && selection
+                    .sweep
+                    .as_ref()
+                    .is_none_or(|s| run.sweep_id.as_ref() == Some(s));
+            if keep && seen.insert(run.id.clone()) {
+                runs.push(run);
+            }
+        }
+        runs
+    };
+    if runs.is_empty() {
+        return Err(ReportError::NoRuns(describe(selection)));
+    }
+    Ok(runs)
+}
+
+/// The full series (step, value) of each of `keys` for one run.
+pub(super) fn series<'k>(
+    tracker: &Tracker,
+    run: &RunRecord,
+    keys: &'k [String],
+) -> Result<BTreeMap<&'k str, Vec<(u64, f64)>>> {
+    let mut by_key = BTreeMap::new();
+    for key in keys {
+        let s: Vec<(u64, f64)> = tracker
+            .metric_series(&run.id, key)?
+            .into_iter()
+            .map(|(s, v, _)| (s, v))
+            .collect();
+        by_key.insert(key.as_str(), s);
+    }
+    Ok(by_key)
+}
+
+/// The sample grid files of a run by step (the last listed for a step).
+pub(super) fn sample_files(
+    tracker: &Tracker,
+    db: &Path,
+    run: &RunRecord,
+) -> Result<BTreeMap<u64, PathBuf>> {
+    let grids: Vec<(u64, String)> = tracker
+        .artifacts(&run.id)?
+        .into_iter()
+        .filter(|a| a.kind == "samples")
+        .filter_map(|a| Some((a.step?, a.path)))
+        .collect();
+    if grids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let folder = run_folder(db, run)?;
+    let unsafe_path = |source| ReportError::UnsafePath {
+        run: run.id.clone(),
+        source,
+    };
+    grids
+        .into_iter()
+        .map(|(step, path)| {
+            Ok((
+                step,
+                paths::join_inside(&folder, &path).map_err(unsafe_path)?,
+            ))
+        })
+        .collect()
+}
+
+/// The folder of a run: its stored folder, inside the database's folder.
+fn run_folder(db: &Path, run: &RunRecord) -> Result<PathBuf> {
+    paths::join_inside(&paths::parent_folder(db), &run.run_dir).map_err(|source| {
+        ReportError::UnsafePath {
+            run: run.id.clone(),
+            source,
+        }
+    })
+}
+
+/// A PNG file as a data URI (`None` if it cannot be read or is not a PNG).
+pub(super) fn embed_png(path: &Path) -> Option<String> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.starts_with(b"\x89PNG") => Some(format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,204 @@
+//! The runs table: one row per run with its status, steps, duration and
+//! start, its parameters (those that differ between the runs marked, so the
+//! page can hide the others), its tags and its final and best scores.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::chart;
+use crate::table::format_time;
+use crate::tracker::RunRecord;
+
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    sort: String,
+    /// Longer text, folded away under the cell's text.
+    detail: Option<String>,
+}
+
+impl Cell {
+    fn text(text: impl Into<String>) -> Cell {
+        let text = text.into();
+        Cell {
+            sort: text.clone(),
+            text,
+            detail: None,
+        }
+    }
+
+    fn number(value: Option<f64>) -> Cell {
+        match value {
+            Some(v) if v.is_finite() => Cell {
+                text: format_number(v),
+                sort: format!("{v}"),
+                detail: None,
+            },
+            Some(v) => Cell::text(format!("{v}")),
+            None => Cell::text(""),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct ParamColumn {
+    key: String,
+    pub(super) differs: bool,
+}
+
+#[derive(Serialize)]
+pub(super) struct RunRow {
+    id: String,
+    name: String,
+    color: String,
+    cells: Vec<Cell>,
+    params: Vec<String>,
+    pub(super) tags: String,
+    tag_count: usize,
+    scores: Vec<Cell>,
+}
+
+/// A run's row in the runs table (`color`: its seed group; `scores`: its
+/// final and best value by score key).
+pub(super) fn run_row(
+    run: &RunRecord,
+    scores: &HashMap<&str, (f64, f64)>,
+    color: usize,
+    params: Vec<String>,
+    tags: &[(String, String)],
+    score_keys: &[&str],
+    now: f64,
+) -> RunRow {
+    let duration = run.ended_at.unwrap_or(now) - run.started_at;
+    let status = Cell {
+        detail: run.status_reason.clone(),
+        ..Cell::text(run.status.to_string())
+    };
+    let mut cells = Vec::new();
+    for key in score_keys {
+        let (last, best) = scores.get(key).copied().unzip();
+        cells.push(Cell::number(last));
+        cells.push(Cell::number(best));
+    }
+    RunRow {
+        id: run.id.clone(),
+        name: run.name.clone(),
+        color: chart::css_color(color),
+        cells: vec![
+            Cell::text(run.variant.clone()),
+            status,
+            Cell {
+                text: format!("{} / {}", run.steps_done, run.total_steps),
+                sort: run.steps_done.to_string(),
+                detail: None,
+            },
+            Cell {
+                text: format_duration(duration),
+                sort: format!("{duration}"),
+                detail: None,
+            },
+            Cell {
+                text: format_time(run.started_at),
+                sort: format!("{}", run.started_at),
+                detail: None,
+            },
+        ],
+        params,
+        tags: tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        tag_count: tags.len(),
+        scores: cells,
+    }
+}
+
+/// All parameter keys (those that differ between runs marked) and each
+/// run's values in that column order.
+pub(super) fn param_table(
+    params: &[BTreeMap<String, String>],
+) -> (Vec<ParamColumn>, Vec<Vec<String>>) {
+    // The name has its own column.
+    let keys: BTreeSet<&String> = params
+        .iter()
+        .flat_map(|p| p.keys())
+        .filter(|k| k.as_str() != "name")
+        .collect();
+    let columns: Vec<ParamColumn> = keys
+        .iter()
+        .map(|k| {
+            let first = params[0].get(*k);
+            ParamColumn {
+                key: (*k).clone(),
+                differs: params.iter().any(|p| p.get(*k) != first),
+            }
+        })
+        .collect();
+    let rows = params
+        .iter()
+        .map(|p| {
+            keys.iter()
+                .map(|k| p.get(*k).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    (columns, rows)
+}
+
+/// A number with about four significant digits.
+pub(super) fn format_number(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1000.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// `1h 02m`, `3m 05s`, `12s`.
+fn format_duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m {s:02}s"),
+        (h, m, _) => format!("{h}h {m:02}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn key_params_are_those_that_differ() {
+        let p = [
+            params(&[("a", "1"), ("b", "x")]),
+            params(&[("a", "1"), ("b", "y"), ("c", "z")]),
+        ];
+        let (cols, rows) = param_table(&p);
+        let flags: Vec<(&str, bool)> = cols.iter().map(|c| (c.key.as_str(), c.differs)).collect();
+        assert_eq!(flags, vec![("a", false), ("b", true), ("c", true)]);
+        assert_eq!(rows[0], vec!["1", "x", ""]);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_duration(5.0), "5s");
+        assert_eq!(format_duration(185.0), "3m 05s");
+        assert_eq!(format_duration(3725.0), "1h 02m");
+        assert_eq!(format_number(12.0), "12");
+        assert_eq!(format_number(0.123456), "0.1235");
+    }
+}
