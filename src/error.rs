@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::loader::TooFewImages;
-use crate::{data, device, evaluator, metrics, report, runner, spec, sweep, tracker};
+use crate::{data, device, evaluator, metrics, paths, report, runner, spec, sweep, tracker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -30,6 +30,8 @@ pub enum AppError {
     TooFewImages(#[from] TooFewImages),
     #[error(transparent)]
     Sweep(#[from] sweep::spec::SweepSpecError),
+    #[error(transparent)]
+    Path(#[from] paths::PathError),
     #[error("{0}")]
     Usage(String),
     #[error("could not create {}", path.display())]
@@ -48,7 +50,8 @@ impl AppError {
             | AppError::Device(_)
             | AppError::Usage(_)
             | AppError::TooFewImages(_)
-            | AppError::Sweep(_) => true,
+            | AppError::Sweep(_)
+            | AppError::Path(_) => true,
             AppError::Data(e) => e.is_user_error(),
             AppError::Report(e) => e.is_user_error(),
             AppError::Tracker(e) => e.is_user_error(),

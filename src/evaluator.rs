@@ -27,14 +27,13 @@ use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Dataset, IMAGE_PIXELS, Split, to_unit_range};
 
 /// Bump when the architecture or training changes: old caches are then ignored.
 pub const VERSION: u32 = 1;
 /// Width of the feature vector the distribution scores use.
 pub const FEATURE_DIM: usize = 128;
 pub const CLASSES: usize = 10;
-const PIXELS: usize = 784;
 const EPOCHS: usize = 4;
 const BATCH: usize = 128;
 
@@ -231,12 +230,12 @@ impl Evaluator {
     /// Features (`n * 128`) and class probabilities (`n * 10`) of `n` images
     /// given as `n * 784` pixels in `[-1, 1]`.
     pub fn outputs(&self, pixels: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let n = pixels.len() / PIXELS;
+        let n = pixels.len() / IMAGE_PIXELS;
         let mut features = Vec::with_capacity(n * FEATURE_DIM);
         let mut probs = Vec::with_capacity(n * CLASSES);
         for start in (0..n).step_by(500) {
             let size = (n - start).min(500);
-            let chunk = pixels[start * PIXELS..(start + size) * PIXELS].to_vec();
+            let chunk = pixels[start * IMAGE_PIXELS..(start + size) * IMAGE_PIXELS].to_vec();
             let x = Tensor::from_data(TensorData::new(chunk, [size, 1, 28, 28]), &self.device);
             let (f, logits) = self.net.forward(x);
             features.extend(to_vec(f));
@@ -256,11 +255,6 @@ impl Evaluator {
             .count();
         correct as f64 / set.labels.len().max(1) as f64
     }
-}
-
-/// Bytes `0..=255` to `[-1, 1]`, as the GANs see images.
-pub fn to_unit_range(bytes: &[u8]) -> Vec<f32> {
-    bytes.iter().map(|&b| b as f32 / 127.5 - 1.0).collect()
 }
 
 pub fn argmax(values: &[f32]) -> usize {
@@ -307,9 +301,9 @@ fn train_net(train: &Dataset, device: &Device, progress: bool) -> EvaluatorNet {
         let lr = if epoch + 1 == EPOCHS { 1e-4 } else { 1e-3 };
         for step in 0..steps_per_epoch {
             let idx = &order[step * BATCH..(step + 1) * BATCH];
-            let mut x = Vec::with_capacity(BATCH * PIXELS);
+            let mut x = Vec::with_capacity(BATCH * IMAGE_PIXELS);
             for &i in idx {
-                x.extend_from_slice(&pixels[i * PIXELS..(i + 1) * PIXELS]);
+                x.extend_from_slice(&pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
             }
             let y: Vec<i64> = idx.iter().map(|&i| train.labels[i] as i64).collect();
             let x = Tensor::from_data(TensorData::new(x, [BATCH, 1, 28, 28]), &ad);
@@ -352,7 +346,7 @@ mod tests {
             },
             dir: PathBuf::new(),
         };
-        let (features, probs) = evaluator.outputs(&vec![0.0; 3 * PIXELS]);
+        let (features, probs) = evaluator.outputs(&vec![0.0; 3 * IMAGE_PIXELS]);
         assert_eq!(
             (features.len(), probs.len()),
             (3 * FEATURE_DIM, 3 * CLASSES)

@@ -4,13 +4,10 @@ use std::path::Path;
 
 use gan_lab_variants::SampleGrid;
 
-const SIDE: usize = 28;
+use crate::data::{IMAGE_SIDE as SIDE, unit_to_byte as to_byte};
+
 const GAP: usize = 2;
 
-/// Pixel `[-1, 1]` to byte.
-pub fn to_byte(v: f32) -> u8 {
-    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
-}
 
 /// 3x5 pixel digits, one row of bits per line (most significant bit left).
 const DIGITS: [[u8; 5]; 10] = [
@@ -82,9 +79,7 @@ pub fn write_png(path: &Path, grid: &SampleGrid) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension("png.part");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, path)
+    crate::fsutil::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::paths::{self, PathError};
 use crate::tracker::RunRecord;
 
 /// The folder that holds the database (and, inside it, the run folders).
@@ -13,9 +14,10 @@ pub fn db_folder(db: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// The folder of a run: stored relative to the database's folder.
-pub fn run_folder(db: &Path, run: &RunRecord) -> PathBuf {
-    db_folder(db).join(&run.run_dir)
+/// The folder of a run: stored relative to the database's folder, and
+/// refused when the stored text would lead outside it.
+pub fn run_folder(db: &Path, run: &RunRecord) -> Result<PathBuf, PathError> {
+    paths::join_inside(&db_folder(db), &run.run_dir)
 }
 
 /// Which checkpoint of a run.
@@ -41,8 +43,8 @@ impl RunLayout {
     }
 
     /// The layout of a recorded run.
-    pub fn of(db: &Path, run: &RunRecord) -> Self {
-        Self::new(run_folder(db, run))
+    pub fn of(db: &Path, run: &RunRecord) -> Result<Self, PathError> {
+        Ok(Self::new(run_folder(db, run)?))
     }
 
     /// The sample grid of `step`, relative to the run folder (as recorded).

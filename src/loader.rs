@@ -7,11 +7,12 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use gan_lab_variants::{Batch, Stream, StreamRequest};
+use gan_lab_variants::{Batch, IMAGE_PIXELS, Stream, StreamRequest};
+
+use crate::data::byte_to_unit;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 
-const PIXELS: usize = 28 * 28;
 
 /// Images as floats in `[-1, 1]` with their labels.
 pub struct TrainSet {
@@ -26,12 +27,12 @@ impl TrainSet {
             .filter(|&i| classes.is_none_or(|c| c.contains(&labels[i])))
             .take(limit.unwrap_or(usize::MAX))
             .collect();
-        let mut out = Vec::with_capacity(keep.len() * PIXELS);
+        let mut out = Vec::with_capacity(keep.len() * IMAGE_PIXELS);
         for &i in &keep {
             out.extend(
-                pixels[i * PIXELS..(i + 1) * PIXELS]
+                pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
                     .iter()
-                    .map(|&p| p as f32 / 127.5 - 1.0),
+                    .map(|&p| byte_to_unit(p)),
             );
         }
         Self {
@@ -134,13 +135,13 @@ impl Loader {
                 let n = batch_size * stream.request.batches.max(1);
                 let len = stream.members.len() as u64;
                 let first = (step - 1) * n as u64;
-                let mut pixels = Vec::with_capacity(n * PIXELS);
+                let mut pixels = Vec::with_capacity(n * IMAGE_PIXELS);
                 let mut labels = Vec::with_capacity(n);
                 for position in first..first + n as u64 {
                     let epoch = position / len;
                     let order = stream.order(epoch, seed, k as u64);
                     let i = order[(position % len) as usize] as usize;
-                    pixels.extend_from_slice(&set.pixels[i * PIXELS..(i + 1) * PIXELS]);
+                    pixels.extend_from_slice(&set.pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
                     labels.push(set.labels[i] as i64);
                 }
                 Stream {
@@ -182,7 +183,7 @@ mod tests {
 
     fn set(n: usize) -> TrainSet {
         let pixels: Vec<u8> = (0..n)
-            .flat_map(|i| std::iter::repeat_n(i as u8, PIXELS))
+            .flat_map(|i| std::iter::repeat_n(i as u8, IMAGE_PIXELS))
             .collect();
         let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
         TrainSet::new(&pixels, &labels, None, None)
@@ -192,14 +193,14 @@ mod tests {
         let images = batch.streams[0].images.clone();
         let [n, ..] = images.dims();
         let firsts = images
-            .reshape([n, PIXELS])
+            .reshape([n, IMAGE_PIXELS])
             .narrow(1, 0, 1)
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
         firsts
             .into_iter()
-            .map(|v| ((v + 1.0) * 127.5).round() as i64)
+            .map(|v| i64::from(crate::data::unit_to_byte(v)))
             .collect()
     }
 
@@ -213,11 +214,11 @@ mod tests {
 
     #[test]
     fn pixels_scale_to_minus_one_one_and_filter_applies() {
-        let pixels = [vec![0u8; PIXELS], vec![255u8; PIXELS], vec![51u8; PIXELS]].concat();
+        let pixels = [vec![0u8; IMAGE_PIXELS], vec![255u8; IMAGE_PIXELS], vec![51u8; IMAGE_PIXELS]].concat();
         let s = TrainSet::new(&pixels, &[3, 5, 3], Some(&[3]), None);
         assert_eq!(s.len(), 2);
         assert_eq!(s.pixels[0], -1.0);
-        assert!((s.pixels[PIXELS] - (51.0 / 127.5 - 1.0)).abs() < 1e-6);
+        assert!((s.pixels[IMAGE_PIXELS] - (51.0 / 127.5 - 1.0)).abs() < 1e-6);
         assert_eq!(TrainSet::new(&pixels, &[3, 5, 3], None, Some(1)).len(), 1);
     }
 

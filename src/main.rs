@@ -312,15 +312,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             })
         }
         Command::Check { spec, overrides } => {
-            let spec = commands::run::check(spec, &overrides.set)?;
-            println!(
-                "ok: {} ({}: {}), {} steps of batch {}",
-                spec.name,
-                spec.variant.kind(),
-                spec.variant.describe(),
-                spec.train.steps,
-                spec.train.batch_size
-            );
+            println!("{}", commands::run::check(spec, &overrides.set)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Resume { run } => {

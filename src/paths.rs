@@ -144,13 +144,6 @@ pub fn join_inside(base: &Path, rel: &str) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The folder holding `file`: its parent, or `.` for a bare file name.
-pub fn parent_folder(file: &Path) -> PathBuf {
-    file.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,14 +293,5 @@ mod tests {
         }
         #[cfg(windows)]
         assert!(join_inside(base, "C:x").is_err());
-    }
-
-    #[test]
-    fn parent_folder_of_a_bare_name_is_here() {
-        assert_eq!(parent_folder(Path::new("db.sqlite")), Path::new("."));
-        assert_eq!(
-            parent_folder(Path::new("runs/db.sqlite")),
-            Path::new("runs")
-        );
     }
 }

@@ -59,7 +59,7 @@ pub fn restore(ctx: &Context, run_ref: &str, which: Checkpoint) -> Result<Restor
     let run = tracker.run(run_ref)?;
     let spec = spec::parse_stored(&run.id, &run.spec_text)?;
     let rel = RunLayout::checkpoint_rel(which);
-    let dir = RunLayout::of(&ctx.db, &run).checkpoint(which);
+    let dir = RunLayout::of(&ctx.db, &run)?.checkpoint(which);
     let Some(step) = RunLayout::checkpoint_step(&dir) else {
         let hint = if which == Checkpoint::Best {
             "best checkpoints exist only for runs with an `eval` section; use --checkpoint last"

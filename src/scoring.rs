@@ -11,7 +11,8 @@ use gan_lab_variants::{Judge, Scalar, VariantError};
 use crate::context::Context;
 use crate::data::{self, Dataset, Split};
 use crate::error::Result as AppResult;
-use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM, to_unit_range};
+use crate::data::to_unit_range;
+use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
 use crate::metrics::{self, Features, Gaussian, KidOptions};
 use crate::spec::Metric;
 
@@ -162,10 +163,7 @@ fn reference_features(evaluator: &Evaluator, reference: &Dataset) -> Vec<f32> {
     // Written beside, then renamed, so a reader never sees half a file; a
     // cache that cannot be written only costs the time next run.
     let bytes: Vec<u8> = features.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let partial = path.with_extension(format!("part-{}", std::process::id()));
-    if std::fs::write(&partial, bytes).is_ok() {
-        let _ = std::fs::rename(&partial, &path);
-    }
+    let _ = crate::fsutil::write_atomic(&path, &bytes);
     features
 }
 

@@ -60,7 +60,7 @@ pub fn eval_run(ctx: &Context, run_ref: &str, which: Checkpoint, samples: usize)
 /// a folder of 28x28 greyscale PNGs) with the same evaluator.
 pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
     let pixels = if path.is_dir() {
-        read_png_folder(path)?
+        data::to_unit_range(&data::read_png_folder(path)?)
     } else {
         let images = data::read_images(path)?;
         if (images.rows, images.cols) != (28, 28) {
@@ -71,7 +71,7 @@ pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
                 images.cols
             )));
         }
-        crate::evaluator::to_unit_range(&images.pixels)
+        data::to_unit_range(&images.pixels)
     };
     let n = pixels.len() / IMAGE_PIXELS;
     if n < 100 {
@@ -88,45 +88,4 @@ pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
         scorer.evaluator.info.id(),
         format_scores(&scores)
     ))
-}
-
-fn read_png_folder(dir: &Path) -> Result<Vec<f32>> {
-    let io = |path: &Path, source: std::io::Error| AppError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
-        .collect();
-    files.sort();
-    let mut pixels = Vec::with_capacity(files.len() * 784);
-    for file in &files {
-        let bad = |why: String| {
-            AppError::Usage(format!(
-                "{}: {why}; expected a 28x28 greyscale PNG",
-                file.display()
-            ))
-        };
-        let reader = std::fs::File::open(file).map_err(|e| io(file, e))?;
-        let mut decoder = png::Decoder::new(std::io::BufReader::new(reader));
-        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-        let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
-        let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
-        let frame = reader
-            .next_frame(&mut buf)
-            .map_err(|e| bad(e.to_string()))?;
-        if (frame.width, frame.height) != (28, 28) {
-            return Err(bad(format!("it is {}x{}", frame.width, frame.height)));
-        }
-        let channels = frame.color_type.samples();
-        // Colour images count by their first channel; alpha is ignored.
-        pixels.extend(
-            buf[..frame.buffer_size()]
-                .chunks(channels)
-                .map(|px| px[0] as f32 / 127.5 - 1.0),
-        );
-    }
-    Ok(pixels)
 }

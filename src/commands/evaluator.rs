@@ -36,7 +36,7 @@ pub fn info(ctx: &Context) -> Result<String> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
     let train = data::load_split(&data_dir, Split::Train)?;
     let n = train.labels.len().min(10_000);
-    let train_pixels = crate::evaluator::to_unit_range(&train.images.pixels[..n * 784]);
+    let train_pixels = data::to_unit_range(&train.images.pixels[..n * 784]);
     out += &format!(
         "\nSanity reference: {n} train images vs the test split (FID and KID near 0, all 10 classes covered)\n"
     );

@@ -80,7 +80,10 @@ pub fn show(db: &Path, run_ref: &str) -> Result<String> {
         ("code", run.code_version.clone()),
         ("host", run.host.clone()),
         ("spec hash", run.spec_hash.clone()),
-        ("folder", run_folder(db, &run).display().to_string()),
+        (
+            "folder",
+            run_folder(db, &run).map_or_else(|e| e.to_string(), |f| f.display().to_string()),
+        ),
     ];
     for (k, v) in fields {
         out += &format!("{k:>11}: {v}\n");

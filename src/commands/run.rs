@@ -29,9 +29,10 @@ pub struct RunReport {
     pub outcome: Outcome,
 }
 
-/// `gan-lab check`: parse and validate, nothing else.
-pub fn check(path: &Path, overrides: &[String]) -> Result<Spec> {
-    Ok(spec::load(path, overrides)?.0)
+/// `gan-lab check`: parse and validate an experiment or a sweep spec,
+/// nothing else; returns the line to print.
+pub fn check(path: &Path, overrides: &[String]) -> Result<String> {
+    Ok(spec::check_file(path, overrides)?.summary())
 }
 
 /// `gan-lab run`: a new tracked run of the spec, filed under `sweep` when
@@ -137,7 +138,7 @@ fn train(
     device: Device,
     resuming: bool,
 ) -> Result<RunReport> {
-    let layout = RunLayout::of(&ctx.db, run);
+    let layout = RunLayout::of(&ctx.db, run)?;
     let run_dir = layout.root.clone();
     std::fs::create_dir_all(&run_dir).map_err(|source| AppError::Io {
         path: run_dir.clone(),

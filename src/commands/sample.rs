@@ -166,7 +166,7 @@ pub fn write_images(out: &Path, grid: SampleGrid) -> Result<&'static str> {
         pixels: grid
             .pixels
             .iter()
-            .map(|&v| crate::grid::to_byte(v))
+            .map(|&v| data::unit_to_byte(v))
             .collect(),
     };
     data::write_images(out, &images)?;

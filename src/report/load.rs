@@ -135,11 +135,9 @@ pub(super) fn sample_files(
 
 /// The folder of a run: its stored folder, inside the database's folder.
 fn run_folder(db: &Path, run: &RunRecord) -> Result<PathBuf> {
-    paths::join_inside(&paths::parent_folder(db), &run.run_dir).map_err(|source| {
-        ReportError::UnsafePath {
-            run: run.id.clone(),
-            source,
-        }
+    crate::layout::run_folder(db, run).map_err(|source| ReportError::UnsafePath {
+        run: run.id.clone(),
+        source,
     })
 }
 
