@@ -16,6 +16,7 @@ pub mod grid;
 pub mod interpolate;
 pub mod loader;
 pub mod metrics;
+pub mod process;
 pub mod report;
 pub mod runner;
 pub mod scoring;

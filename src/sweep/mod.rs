@@ -153,7 +153,7 @@ impl SweepLock {
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(pid) = text.trim().parse::<u32>()
             && pid != std::process::id()
-            && plan::process_alive(pid)
+            && crate::process::is_alive(pid)
         {
             return Err(AppError::Usage(format!(
                 "this sweep is already running in process {pid} (lock file {}); wait for it, or stop it with Ctrl-C",
