@@ -157,6 +157,8 @@ mod tests {
             started_at: 0.0,
             ended_at: None,
             sweep_id: Some("s".into()),
+            pid: None,
+            heartbeat_at: None,
         }
     }
 
