@@ -8,7 +8,6 @@ use crate::data::{IMAGE_SIDE as SIDE, unit_to_byte as to_byte};
 
 const GAP: usize = 2;
 
-
 /// 3x5 pixel digits, one row of bits per line (most significant bit left).
 const DIGITS: [[u8; 5]; 10] = [
     [7, 5, 5, 5, 7],

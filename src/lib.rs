@@ -21,6 +21,7 @@ pub mod layout;
 pub mod loader;
 pub mod metrics;
 pub mod paths;
+pub mod process;
 pub mod report;
 pub mod restore;
 pub mod runner;

@@ -13,7 +13,6 @@ use crate::data::byte_to_unit;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
 
-
 /// Images as floats in `[-1, 1]` with their labels.
 pub struct TrainSet {
     pixels: Vec<f32>,
@@ -214,7 +213,12 @@ mod tests {
 
     #[test]
     fn pixels_scale_to_minus_one_one_and_filter_applies() {
-        let pixels = [vec![0u8; IMAGE_PIXELS], vec![255u8; IMAGE_PIXELS], vec![51u8; IMAGE_PIXELS]].concat();
+        let pixels = [
+            vec![0u8; IMAGE_PIXELS],
+            vec![255u8; IMAGE_PIXELS],
+            vec![51u8; IMAGE_PIXELS],
+        ]
+        .concat();
         let s = TrainSet::new(&pixels, &[3, 5, 3], Some(&[3]), None);
         assert_eq!(s.len(), 2);
         assert_eq!(s.pixels[0], -1.0);

@@ -9,9 +9,9 @@ use std::path::Path;
 use gan_lab_variants::{Judge, Scalar, VariantError};
 
 use crate::context::Context;
+use crate::data::to_unit_range;
 use crate::data::{self, Dataset, Split};
 use crate::error::Result as AppResult;
-use crate::data::to_unit_range;
 use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
 use crate::metrics::{self, Features, Gaussian, KidOptions};
 use crate::spec::Metric;

@@ -1,7 +1,7 @@
 //! `gan-lab eval`: score a stored run's model (each variant scores itself
 //! with the evaluator), or score images from anywhere.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gan_lab_variants::IMAGE_PIXELS;
 

@@ -163,11 +163,7 @@ pub fn write_images(out: &Path, grid: SampleGrid) -> Result<&'static str> {
         count: grid.pixels.len() / IMAGE_PIXELS,
         rows: 28,
         cols: 28,
-        pixels: grid
-            .pixels
-            .iter()
-            .map(|&v| data::unit_to_byte(v))
-            .collect(),
+        pixels: grid.pixels.iter().map(|&v| data::unit_to_byte(v)).collect(),
     };
     data::write_images(out, &images)?;
     Ok("an IDX3 file")

@@ -71,7 +71,9 @@ pub fn sweep(
     }
     // The spec's name passed paths::component when the spec was read.
     let folder = crate::paths::component(name).map_err(|e| AppError::Usage(e.to_string()))?;
-    let logs = crate::layout::db_folder(&ctx.db).join("sweeps").join(folder);
+    let logs = crate::layout::db_folder(&ctx.db)
+        .join("sweeps")
+        .join(folder);
     let _lock = SweepLock::take(&logs)?;
     tracker.upsert_sweep(&SweepRecord {
         id: name.clone(),
@@ -157,7 +159,7 @@ impl SweepLock {
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(pid) = text.trim().parse::<u32>()
             && pid != std::process::id()
-            && plan::process_alive(pid)
+            && crate::process::is_alive(pid)
         {
             return Err(AppError::Usage(format!(
                 "this sweep is already running in process {pid} (lock file {}); wait for it, or stop it with Ctrl-C",

@@ -127,41 +127,9 @@ fn live_pid(
     Ok(match pid {
         // Another host's run cannot be checked: take it as alive.
         Some(pid) if record.host != host => Some(pid),
-        Some(pid) if process_alive(pid) => Some(pid),
+        Some(pid) if crate::process::is_alive(pid) => Some(pid),
         _ => None,
     })
-}
-
-/// Whether process `pid` exists and is not a zombie (an orphaned zombie
-/// may never be reaped in a container without an init process).
-#[cfg(target_os = "linux")]
-pub fn process_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The state follows the command name, which is in parentheses.
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next());
-    !matches!(state, Some('Z' | 'X') | None)
-}
-
-/// Whether process `pid` exists.
-#[cfg(all(unix, not(target_os = "linux")))]
-pub fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // Signal 0 checks existence and permission without sending anything.
-    // SAFETY: kill with signal 0 has no effect on the target.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-pub fn process_alive(_pid: u32) -> bool {
-    // Without a way to check, a `running` run is taken as alive.
-    true
 }
 
 #[cfg(test)]
@@ -189,6 +157,8 @@ mod tests {
             started_at: 0.0,
             ended_at: None,
             sweep_id: Some("s".into()),
+            pid: None,
+            heartbeat_at: None,
         }
     }
 
@@ -205,25 +175,5 @@ mod tests {
         );
         assert_eq!(decide(&record(Failed), false, None), Action::Failed);
         assert_eq!(decide(&record(Failed), true, None), Action::Train);
-    }
-
-    #[test]
-    #[cfg(target_os = "linux")]
-    fn live_zombie_and_reaped_processes() {
-        assert!(process_alive(std::process::id()));
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        // Not yet waited for: once it exits it is a zombie, which counts as dead.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while process_alive(pid) {
-            assert!(std::time::Instant::now() < deadline, "`true` never exited");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        assert!(
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok(),
-            "still a zombie, not reaped"
-        );
-        child.wait().unwrap();
-        assert!(!process_alive(pid));
     }
 }
