@@ -43,8 +43,15 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// 2 for bad input (spec, flags, data the user pointed at), 1 otherwise.
+    /// 2 for bad input (spec, flags, data the user pointed at), 130 when a
+    /// stop signal ended the command, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
+        if matches!(
+            self,
+            AppError::Evaluator(evaluator::EvaluatorError::Stopped)
+        ) {
+            return 130;
+        }
         let input = match self {
             AppError::Spec(_)
             | AppError::Device(_)

@@ -8,6 +8,7 @@
 //! is scored by the same network.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -47,6 +48,10 @@ pub enum EvaluatorError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error(
+        "stopped while training the evaluator; nothing was cached, so the next run that scores trains it again"
+    )]
+    Stopped,
     #[error("the cached evaluator in {} is unreadable; delete that folder to retrain it", path.display())]
     Read {
         path: PathBuf,
@@ -147,13 +152,14 @@ impl Evaluator {
         data_dir: &Path,
         device: &Device,
         progress: bool,
+        stop: &AtomicBool,
     ) -> Result<Self> {
         let hash = data::data_hash(data_dir)?;
         let dir = cache_folder(cache_root, &hash);
         if dir.join("info.json").is_file() {
             return Self::load(&dir, device);
         }
-        Self::train(cache_root, data_dir, device, progress)
+        Self::train(cache_root, data_dir, device, progress, stop)
     }
 
     /// Loads a cached evaluator.
@@ -176,17 +182,19 @@ impl Evaluator {
 
     /// Trains a fresh evaluator on the train split, measures it on the test
     /// split and caches it (replacing any cached one for the same data).
+    /// `stop` (Ctrl-C) ends the training between two batches.
     pub fn train(
         cache_root: &Path,
         data_dir: &Path,
         device: &Device,
         progress: bool,
+        stop: &AtomicBool,
     ) -> Result<Self> {
         let hash = data::data_hash(data_dir)?;
         let train = data::load_split(data_dir, Split::Train)?;
         let test = data::load_split(data_dir, Split::Test)?;
         let started = Instant::now();
-        let net = train_net(&train, device, progress);
+        let net = train_net(&train, device, progress, stop).ok_or(EvaluatorError::Stopped)?;
         let mut evaluator = Self {
             net: net.valid(),
             device: device.clone(),
@@ -272,7 +280,13 @@ fn to_vec(t: Tensor<2>) -> Vec<f32> {
         .unwrap_or_default()
 }
 
-fn train_net(train: &Dataset, device: &Device, progress: bool) -> EvaluatorNet {
+/// The trained network, or `None` when `stop` was set first.
+fn train_net(
+    train: &Dataset,
+    device: &Device,
+    progress: bool,
+    stop: &AtomicBool,
+) -> Option<EvaluatorNet> {
     device.seed(0);
     let ad = device.clone().autodiff();
     let mut net = EvaluatorNet::new(&ad);
@@ -300,6 +314,10 @@ fn train_net(train: &Dataset, device: &Device, progress: bool) -> EvaluatorNet {
         // Step decay: the last epoch at a tenth of the rate.
         let lr = if epoch + 1 == EPOCHS { 1e-4 } else { 1e-3 };
         for step in 0..steps_per_epoch {
+            if stop.load(Ordering::SeqCst) {
+                bar.finish_and_clear();
+                return None;
+            }
             let idx = &order[step * BATCH..(step + 1) * BATCH];
             let mut x = Vec::with_capacity(BATCH * IMAGE_PIXELS);
             for &i in idx {
@@ -323,7 +341,7 @@ fn train_net(train: &Dataset, device: &Device, progress: bool) -> EvaluatorNet {
         }
     }
     bar.finish_and_clear();
-    net
+    Some(net)
 }
 
 #[cfg(test)]

@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 use gan_lab::commands::{self, run::RunReport};
-use gan_lab::context::{Context, default_cache};
+use gan_lab::context::{ActiveRun, Context, default_cache};
 use gan_lab::device::DeviceChoice;
 use gan_lab::error::AppError;
 use gan_lab::layout::Checkpoint;
 use gan_lab::runner::Outcome;
-use gan_lab::tracker::{RunFilter, RunStatus};
+use gan_lab::tracker::{RunFilter, RunStatus, Tracker};
 
 #[derive(Parser)]
 #[command(
@@ -259,6 +259,15 @@ fn stop_on_signal() -> Arc<AtomicBool> {
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             eprintln!("\nsecond stop signal: stopping now without a checkpoint");
+            if let Some((db, run)) = ActiveRun::current()
+                && let Ok(tracker) = Tracker::open(&db)
+            {
+                let _ = tracker.set_status(
+                    &run,
+                    RunStatus::Interrupted,
+                    Some("stopped at once by a second stop signal; resume continues from the last checkpoint"),
+                );
+            }
             std::process::exit(130);
         }
         eprintln!("\nstopping after this step (writing a checkpoint); Ctrl-C again to abort");

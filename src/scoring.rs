@@ -374,6 +374,7 @@ pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> AppResult<Evaluator> {
         data_dir,
         &ctx.device.build()?,
         ctx.progress,
+        &ctx.stop,
     )?)
 }
 

@@ -2,7 +2,7 @@
 //! progress bar.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -30,10 +30,13 @@ pub struct TrackerSink<'a> {
     pub run_id: String,
     buffer: Vec<MetricPoint>,
     last_step: u64,
+    last_flush: Instant,
 }
 
-/// Metric points are written in transactions of at most this many.
+/// Metric points are written in transactions of at most this many, and at
+/// least this often, so that a live report of a slow run stays current.
 const FLUSH_POINTS: usize = 2000;
+const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
 impl<'a> TrackerSink<'a> {
     pub fn new(tracker: &'a Tracker, run_id: String) -> Self {
@@ -42,6 +45,7 @@ impl<'a> TrackerSink<'a> {
             run_id,
             buffer: Vec::new(),
             last_step: 0,
+            last_flush: Instant::now(),
         }
     }
 
@@ -51,6 +55,7 @@ impl<'a> TrackerSink<'a> {
             self.buffer.clear();
         }
         self.tracker.set_progress(&self.run_id, self.last_step)?;
+        self.last_flush = Instant::now();
         Ok(())
     }
 }
@@ -72,7 +77,7 @@ impl Sink for TrackerSink<'_> {
                     value: s.value,
                     wall_time: *wall_time,
                 }));
-                if self.buffer.len() >= FLUSH_POINTS {
+                if self.buffer.len() >= FLUSH_POINTS || self.last_flush.elapsed() >= FLUSH_EVERY {
                     self.flush()?;
                 }
             }

@@ -16,6 +16,7 @@ pub fn train(ctx: &Context) -> Result<Evaluator> {
         &data_dir,
         &ctx.device.build()?,
         ctx.progress,
+        &ctx.stop,
     )?)
 }
 

@@ -3,11 +3,12 @@
 //! its last checkpoint.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use burn::prelude::Device;
 use gan_lab_variants::Variant;
 
-use crate::context::{Context, code_version};
+use crate::context::{ActiveRun, Context, code_version};
 use crate::data::{self, Split};
 use crate::device::DeviceChoice;
 use crate::error::{AppError, Result};
@@ -19,7 +20,7 @@ use crate::runner::{self, Cadence, Outcome, Runner};
 use crate::scoring::image_scorer;
 use crate::sinks::{ArtifactSink, ProgressSink, TrackerSink};
 use crate::spec::{self, Spec};
-use crate::tracker::{NewRun, RunRecord, RunStatus, Tracker};
+use crate::tracker::{Heartbeat, NewRun, RunRecord, RunStatus, Tracker};
 
 /// What a finished `run` or `resume` reports.
 #[derive(Debug)]
@@ -100,6 +101,8 @@ pub fn resume(ctx: &Context, run_ref: &str) -> Result<RunReport> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
     let (variant, device) = build_variant(&spec, device);
     let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
+    // Refuses a run whose trainer is alive; takes over a lost or stopped one.
+    tracker.claim(&run.id, std::process::id(), &crate::tracker::this_host())?;
     train(ctx, &tracker, &run, &spec, variant, loader, device, true)
 }
 
@@ -129,6 +132,39 @@ fn build_loader(spec: &Spec, data_dir: &Path, variant: &dyn Variant) -> Result<L
 
 #[allow(clippy::too_many_arguments)]
 fn train(
+    ctx: &Context,
+    tracker: &Tracker,
+    run: &RunRecord,
+    spec: &Spec,
+    variant: Box<dyn Variant>,
+    loader: Loader,
+    device: Device,
+    resuming: bool,
+) -> Result<RunReport> {
+    let _heartbeat = Heartbeat::start(&ctx.db, &run.id)?;
+    let _active = ActiveRun::register(&ctx.db, &run.id);
+    let result = train_claimed(ctx, tracker, run, spec, variant, loader, device, resuming);
+    if let Err(e) = &result {
+        let (status, reason) = if ctx.stop.load(Ordering::SeqCst) {
+            (
+                RunStatus::Interrupted,
+                format!("stopped before training: {e}"),
+            )
+        } else {
+            (RunStatus::Failed, format!("internal error: {e}"))
+        };
+        // The run's own error is what the user needs; a second one would hide it.
+        let current = tracker.run(&run.id).map(|r| r.status);
+        if matches!(current, Ok(RunStatus::Running)) {
+            let _ = tracker.set_status(&run.id, status, Some(&reason));
+        }
+    }
+    result
+}
+
+/// [`train`] once the run is this process's: the sinks, the judge and the runner.
+#[allow(clippy::too_many_arguments)]
+fn train_claimed(
     ctx: &Context,
     tracker: &Tracker,
     run: &RunRecord,
@@ -191,15 +227,10 @@ fn train(
     } else {
         0
     };
-    let result = runner.run(start);
-    if let Err(e) = &result {
-        let reason = format!("internal error: {e}");
-        let _ = tracker.set_status(&run.id, RunStatus::Failed, Some(&reason));
-    }
     Ok(RunReport {
         run_id: run.id.clone(),
         run_dir,
-        outcome: result?,
+        outcome: runner.run(start)?,
     })
 }
 

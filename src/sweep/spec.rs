@@ -695,7 +695,7 @@ mod tests {
             "(name: \"{long}\", base: \"base.ron\", score: \"fid\")"
         ));
         assert!(
-            e.starts_with("sweep.ron:1:2:") && e.contains("at most 128 bytes"),
+            e.starts_with("sweep.ron:1:2:") && e.contains("use at most 64"),
             "{e}"
         );
 

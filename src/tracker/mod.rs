@@ -36,6 +36,7 @@
 //! liveness), `runs` (creating, claiming and finding runs, parameters and
 //! tags), `metrics` (metric series and artifacts), `sweeps` (the sweep registry).
 
+mod heartbeat;
 mod metrics;
 mod records;
 mod runs;
@@ -48,6 +49,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::backup::Backup;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, Transaction, TransactionBehavior};
 
+pub use heartbeat::Heartbeat;
 pub use records::{
     Artifact, LatestMetric, Liveness, MetricPoint, NewRun, RunFilter, RunRecord, RunStatus,
     SweepRecord, status_label,
