@@ -5,12 +5,15 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::layout::run_folder;
-use crate::tracker::{RunFilter, Tracker};
+use crate::tracker::{self, RunFilter, Tracker, status_label, status_with_reason};
 
 /// `gan-lab list`: one line per run.
 pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
-    let tracker = Tracker::open(db)?;
-    let runs = tracker.list_runs(filter)?;
+    let runs = if db.exists() {
+        Tracker::open_read_only(db)?.list_runs(filter)?
+    } else {
+        Vec::new()
+    };
     if runs.is_empty() {
         return Ok(format!(
             "no runs in {} yet; start one with `gan-lab run experiments/vanilla.ron`\n",
@@ -27,6 +30,8 @@ pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
         "LOSS_G".into(),
         "STARTED".into(),
     ]];
+    let tracker = Tracker::open_read_only(db)?;
+    let (now, host) = (tracker::now(), tracker::this_host());
     for run in &runs {
         let latest = tracker.latest_metrics(&run.id)?;
         let metric = |k: &str| {
@@ -39,7 +44,7 @@ pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
             run.id.clone(),
             run.name.clone(),
             run.variant.clone(),
-            run.status.to_string(),
+            status_label(run, now, &host),
             format!("{}/{}", run.steps_done, run.total_steps),
             metric("loss_d"),
             metric("loss_g"),
@@ -51,8 +56,9 @@ pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
 
 /// `gan-lab show`: everything recorded about one run.
 pub fn show(db: &Path, run_ref: &str) -> Result<String> {
-    let tracker = Tracker::open(db)?;
+    let tracker = Tracker::open_read_only(db)?;
     let run = tracker.run(run_ref)?;
+    let (status, reason) = status_with_reason(&run, tracker::now(), &tracker::this_host());
     let mut out = String::new();
     let duration = run.ended_at.map_or_else(
         || "-".to_string(),
@@ -63,11 +69,8 @@ pub fn show(db: &Path, run_ref: &str) -> Result<String> {
         ("name", run.name.clone()),
         ("experiment", run.experiment.clone()),
         ("variant", run.variant.clone()),
-        ("status", run.status.to_string()),
-        (
-            "reason",
-            run.status_reason.clone().unwrap_or_else(|| "-".into()),
-        ),
+        ("status", status),
+        ("reason", reason.unwrap_or_else(|| "-".into())),
         ("steps", format!("{}/{}", run.steps_done, run.total_steps)),
         ("started", format_time(run.started_at)),
         (

@@ -127,7 +127,7 @@ pub fn render(db: &Path, selection: &Selection, out_dir: &Path) -> Result<PathBu
     if !db.is_file() {
         return Err(ReportError::NoDatabase(db.to_path_buf()));
     }
-    let tracker = Tracker::open(db)?;
+    let tracker = Tracker::open_read_only(db)?;
     let loaded = load::load(&tracker, selection)?;
     let page = view::page(&tracker, db, selection, loaded)?;
     let html = fill_template(page)?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::chart;
 use crate::table::format_time;
 use crate::tracker::RunRecord;
+use crate::tracker::{status_with_reason, this_host};
 
 #[derive(Serialize)]
 struct Cell {
@@ -71,9 +72,10 @@ pub(super) fn run_row(
     now: f64,
 ) -> RunRow {
     let duration = run.ended_at.unwrap_or(now) - run.started_at;
+    let (label, reason) = status_with_reason(run, now, &this_host());
     let status = Cell {
-        detail: run.status_reason.clone(),
-        ..Cell::text(run.status.to_string())
+        detail: reason,
+        ..Cell::text(label)
     };
     let mut cells = Vec::new();
     for key in score_keys {

@@ -19,6 +19,7 @@ use super::{
     panels, sweep_section,
 };
 use crate::table::format_time;
+use crate::tracker::status_label;
 use crate::tracker::{RunRecord, RunStatus, Tracker};
 use chart::Series;
 use diagnosis::{Evidence, Finding};
@@ -311,10 +312,11 @@ fn diagnosis_view(run: &RunRecord, summary: &Summary) -> Diagnosis {
     Diagnosis {
         name: run.name.clone(),
         id: run.id.clone(),
-        status: if run.status == RunStatus::Running {
-            format!("running, step {} of {}", run.steps_done, run.total_steps)
-        } else {
-            run.status.to_string()
+        status: match status_label(run, crate::tracker::now(), &crate::tracker::this_host()) {
+            label if label == "running" => {
+                format!("running, step {} of {}", run.steps_done, run.total_steps)
+            }
+            label => label,
         },
         findings: summary
             .findings

@@ -52,7 +52,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Row, Transaction, TransactionBe
 pub use heartbeat::Heartbeat;
 pub use records::{
     Artifact, LatestMetric, Liveness, MetricPoint, NewRun, RunFilter, RunRecord, RunStatus,
-    SweepRecord, status_label,
+    SweepRecord, status_label, status_with_reason,
 };
 pub use runs::new_run_id;
 pub use schema::VERSION as SCHEMA_VERSION;

@@ -169,6 +169,22 @@ pub fn status_label(run: &RunRecord, now: f64, this_host: &str) -> String {
     }
 }
 
+/// The status to show and why: a lost run says how we know and how to continue it.
+pub fn status_with_reason(run: &RunRecord, now: f64, this_host: &str) -> (String, Option<String>) {
+    match run.liveness(now, this_host) {
+        Liveness::Lost { why } => (
+            "lost".to_string(),
+            Some(format!(
+                "{why}; `gan-lab resume {}` continues it from its last checkpoint",
+                run.id
+            )),
+        ),
+        Liveness::Alive | Liveness::NotRunning => {
+            (run.status.to_string(), run.status_reason.clone())
+        }
+    }
+}
+
 /// Seconds as "42 s", "12 min" or "3.5 h".
 fn duration_label(seconds: f64) -> String {
     if seconds < 120.0 {
