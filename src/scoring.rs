@@ -6,7 +6,8 @@
 use std::cell::RefCell;
 use std::path::Path;
 
-use gan_lab_variants::{Judge, Scalar, VariantError};
+use gan_lab_variants::metric::{IMAGE_SCORES, class_scores, lookup};
+use gan_lab_variants::{Better, Judge, MetricInfo, Scalar, VariantError};
 
 use crate::context::Context;
 use crate::data::to_unit_range;
@@ -16,13 +17,20 @@ use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
 use crate::metrics::{self, Features, Gaussian, KidOptions};
 use crate::spec::Metric;
 
-/// A score that can rank runs (a sweep's `score`).
+/// A score that can rank runs (a sweep's `score`); which way it improves
+/// comes from the metric vocabulary ([`score_vocabulary`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rankable {
     pub name: &'static str,
     /// The metric of an `eval` section that produces it (`None`: conditional runs always get it).
     pub needs: Option<Metric>,
-    pub lower_is_better: bool,
+}
+
+impl Rankable {
+    /// Whether a lower value is better.
+    pub fn lower_is_better(&self) -> bool {
+        lookup(&score_vocabulary(), self.name).better == Better::Lower
+    }
 }
 
 /// Every score a sweep can rank by.
@@ -30,53 +38,51 @@ pub const RANKABLE: &[Rankable] = &[
     Rankable {
         name: "fid",
         needs: Some(Metric::Fid),
-        lower_is_better: true,
     },
     Rankable {
         name: "kid",
         needs: Some(Metric::Kid),
-        lower_is_better: true,
     },
     Rankable {
         name: "is",
         needs: Some(Metric::Is),
-        lower_is_better: false,
     },
     Rankable {
         name: "coverage_kl",
         needs: Some(Metric::Coverage),
-        lower_is_better: true,
     },
     Rankable {
         name: "classes_covered",
         needs: Some(Metric::Coverage),
-        lower_is_better: false,
     },
     Rankable {
         name: "precision",
         needs: Some(Metric::PrecisionRecall),
-        lower_is_better: false,
     },
     Rankable {
         name: "recall",
         needs: Some(Metric::PrecisionRecall),
-        lower_is_better: false,
     },
     Rankable {
         name: "cond_acc",
         needs: None,
-        lower_is_better: false,
     },
     Rankable {
         name: "intra_fid_mean",
         needs: None,
-        lower_is_better: true,
     },
 ];
 
 /// The rankable score called `name`.
 pub fn rankable(name: &str) -> Option<Rankable> {
     RANKABLE.iter().copied().find(|r| r.name == name)
+}
+
+/// What the scorer can produce: the image scores and the class scores.
+pub fn score_vocabulary() -> Vec<MetricInfo> {
+    let mut all = IMAGE_SCORES.to_vec();
+    all.extend(class_scores(CLASSES));
+    all
 }
 
 /// Evaluator outputs of the reference images.
@@ -399,4 +405,23 @@ pub fn format_scores(scores: &[Scalar]) -> String {
         .iter()
         .map(|s| format!("  {:<16} {:>12.4}\n", s.name.as_ref(), s.value))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rankable_score_has_a_direction() {
+        for r in RANKABLE {
+            let info = lookup(&score_vocabulary(), r.name);
+            assert_ne!(info.better, Better::Neither, "{}", r.name);
+        }
+        let lower: Vec<&str> = RANKABLE
+            .iter()
+            .filter(|r| r.lower_is_better())
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(lower, ["fid", "kid", "coverage_kl", "intra_fid_mean"]);
+    }
 }

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use gan_lab_variants::metric::{find, lookup};
+use gan_lab_variants::{Objective, Scalar};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::events::{Event, Sink, SinkError};
@@ -142,13 +144,17 @@ impl Drop for TrackerSink<'_> {
     }
 }
 
-/// The terminal progress bar: step, losses, discriminator accuracy, img/s, ETA.
+/// The terminal progress bar: step, losses, discriminator accuracy, img/s,
+/// ETA, and after each evaluation the run's objective score.
 pub struct ProgressSink {
     bar: ProgressBar,
+    objective: Option<Objective>,
 }
 
 impl ProgressSink {
-    pub fn new(name: &str) -> Self {
+    /// The bar of run `name`; `objective` is the score evaluations print
+    /// (`None`: they print nothing).
+    pub fn new(name: &str, objective: Option<Objective>) -> Self {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
@@ -159,7 +165,16 @@ impl ProgressSink {
         );
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(Duration::from_millis(500));
-        Self { bar }
+        Self { bar, objective }
+    }
+
+    /// The line an evaluation at `step` prints: the objective's label and
+    /// value, if the scores hold it.
+    fn eval_line(&self, step: u64, scores: &[Scalar]) -> Option<String> {
+        let key = self.objective.as_ref()?.key.as_ref();
+        let value = find(scores, key)?;
+        let label = lookup(&crate::scoring::score_vocabulary(), key).label;
+        Some(format!("step {step}: {label} {value:.4}"))
     }
 }
 
@@ -195,15 +210,42 @@ impl Sink for ProgressSink {
             | Event::Stopped { .. } => {
                 self.bar.finish();
             }
-            Event::Eval { scores, .. } => {
-                let get = |n: &str| scores.iter().find(|s| s.name == n).map(|s| s.value);
-                if let Some(fid) = get("fid") {
-                    self.bar
-                        .println(format!("step {}: FID {fid:.2}", self.bar.position()));
+            Event::Eval { step, scores } => {
+                if let Some(line) = self.eval_line(*step, scores) {
+                    self.bar.println(line);
                 }
             }
             Event::Samples { .. } | Event::Checkpoint { .. } => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluations_print_the_objective() {
+        let scores = [Scalar::new("fid", 12.5), Scalar::new("cond_acc", 0.75)];
+        let sink = |key: &'static str| {
+            ProgressSink::new(
+                "run",
+                Some(Objective {
+                    key: key.into(),
+                    better: gan_lab_variants::Better::Higher,
+                }),
+            )
+        };
+        assert_eq!(
+            sink("cond_acc").eval_line(40, &scores).as_deref(),
+            Some("step 40: conditional accuracy (share of the requested class) 0.7500")
+        );
+        assert_eq!(
+            sink("fid").eval_line(40, &scores).as_deref(),
+            Some("step 40: FID 12.5000")
+        );
+        assert_eq!(sink("kid").eval_line(40, &scores), None);
+        assert_eq!(ProgressSink::new("run", None).eval_line(40, &scores), None);
     }
 }

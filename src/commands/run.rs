@@ -184,7 +184,9 @@ fn train_claimed(
     let mut artifacts = ArtifactSink {
         run_dir: run_dir.clone(),
     };
-    let mut progress = ctx.progress.then(|| ProgressSink::new(&spec.name));
+    let mut progress = ctx
+        .progress
+        .then(|| ProgressSink::new(&spec.name, crate::scoring::objective(spec)));
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracker_sink, &mut artifacts];
     if let Some(p) = progress.as_mut() {
         sinks.push(p);

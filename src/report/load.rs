@@ -1,6 +1,6 @@
 //! Reading what the report shows: the selected runs with their parameters,
-//! tags and metric keys from the tracker, one run's metric series at a time,
-//! and the sample files the tracker lists.
+//! tags, metric keys and metric vocabulary (from their stored specs), one
+//! run's metric series at a time, and the sample files the tracker lists.
 //!
 //! Stored folders and file names are joined with [`paths::join_inside`], so
 //! a database whose run folder or artifact path reads `../../etc` cannot
@@ -10,10 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use gan_lab_variants::MetricInfo;
+use gan_lab_variants::metric::{IMAGE_SCORES, TRAINING};
 
 use super::{ReportError, Result, Selection, describe};
-use crate::paths;
 use crate::tracker::{RunFilter, RunRecord, Tracker};
+use crate::{paths, spec};
 
 /// The selected runs and what the page needs of each besides the series.
 pub(super) struct Loaded {
@@ -25,6 +27,9 @@ pub(super) struct Loaded {
     pub tags: Vec<Vec<(String, String)>>,
     /// Every metric key any selected run logged.
     pub keys: BTreeSet<String>,
+    /// What the selected runs' metrics mean: the union of their variants'
+    /// vocabularies, each key once, in the order first met.
+    pub vocabulary: Vec<MetricInfo>,
 }
 
 /// Loads the runs of `selection`; no matching run is a user error.
@@ -33,7 +38,13 @@ pub(super) fn load(tracker: &Tracker, selection: &Selection) -> Result<Loaded> {
     let mut params = Vec::with_capacity(runs.len());
     let mut tags = Vec::with_capacity(runs.len());
     let mut keys = BTreeSet::new();
+    let mut vocabulary: Vec<MetricInfo> = Vec::new();
     for run in &runs {
+        for info in run_vocabulary(run) {
+            if !vocabulary.iter().any(|m| m.key == info.key) {
+                vocabulary.push(info);
+            }
+        }
         params.push(
             tracker
                 .params(&run.id)?
@@ -48,7 +59,18 @@ pub(super) fn load(tracker: &Tracker, selection: &Selection) -> Result<Loaded> {
         params,
         tags,
         keys,
+        vocabulary,
     })
+}
+
+/// The metric vocabulary of a run's variant, from its stored spec; for a
+/// spec this build cannot read (an older format), what every adversarial
+/// variant records.
+fn run_vocabulary(run: &RunRecord) -> Vec<MetricInfo> {
+    match spec::parse_stored(&run.id, &run.spec_text) {
+        Ok(spec) => spec.variant.config().metrics(),
+        Err(_) => [TRAINING, IMAGE_SCORES].concat(),
+    }
 }
 
 /// The selected runs, newest first (named runs in the order given).

@@ -105,6 +105,13 @@ impl ReportError {
 
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;
 
+/// Whether a parameter labels a run rather than configures it: runs that
+/// differ only in these are repeats of one configuration (a sweep's run
+/// names its seed too).
+fn is_label(key: &str) -> bool {
+    crate::spec::LABEL_KEYS.contains(&key) || key == "train.seed"
+}
+
 /// Where `gan-lab report` writes without `--out`: `reports/<name>`, the
 /// name being the experiment's, else the sweep's, else `all`, made one safe
 /// folder name by [`paths::component`] (`a/b` becomes `reports/a%2Fb`).

@@ -7,12 +7,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::table::format_number;
-use super::{ReportError, Result, chart};
+use super::{ReportError, Result, chart, is_label};
 use crate::sweep::rank::{RunScore, rank};
 use crate::tracker::{RunRecord, Tracker};
-
-/// Parameters that never count as swept.
-const NOT_SWEPT: [&str; 3] = ["name", "experiment", "train.seed"];
 
 #[derive(Serialize)]
 pub struct SweepView {
@@ -63,7 +60,7 @@ pub fn section(
     let keys: Vec<String> = params
         .iter()
         .flat_map(|p| p.keys())
-        .filter(|k| !NOT_SWEPT.contains(&k.as_str()))
+        .filter(|k| !is_label(k))
         .filter(|k| params.iter().any(|p| p.get(*k) != params[0].get(*k)))
         .cloned()
         .collect::<std::collections::BTreeSet<_>>()

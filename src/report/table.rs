@@ -64,11 +64,11 @@ pub(super) struct RunRow {
 /// final and best value by score key).
 pub(super) fn run_row(
     run: &RunRecord,
-    scores: &HashMap<&str, (f64, f64)>,
+    scores: &HashMap<String, (f64, f64)>,
     color: usize,
     params: Vec<String>,
     tags: &[(String, String)],
-    score_keys: &[&str],
+    score_keys: &[String],
     now: f64,
 ) -> RunRow {
     let duration = run.ended_at.unwrap_or(now) - run.started_at;

@@ -10,89 +10,21 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use gan_lab_variants::metric::lookup;
+use gan_lab_variants::{MetricInfo, Section};
 use serde::Serialize;
 
 use super::load::{self, Loaded};
 use super::table::{ParamColumn, RunRow, param_table, run_row};
 use super::{
     MAX_SAMPLE_RUNS, ReportError, Result, SAMPLE_STEPS, Selection, chart, describe, diagnosis,
-    panels, sweep_section,
+    is_label, panels, sweep_section,
 };
 use crate::table::format_time;
 use crate::tracker::status_label;
 use crate::tracker::{RunRecord, RunStatus, Tracker};
 use chart::Series;
 use diagnosis::{Evidence, Finding};
-
-/// Parameters that do not make a configuration: runs that differ only in
-/// these are repeats of one configuration (the name of a sweep's run names
-/// its seed too).
-const NOT_CONFIG: [&str; 3] = ["train.seed", "name", "experiment"];
-
-/// Whether a score is better low or high.
-#[derive(Clone, Copy, PartialEq)]
-enum Better {
-    Lower,
-    Higher,
-}
-
-/// Evaluation scores shown in the runs table as final and best.
-const SCORES: [(&str, Better); 7] = [
-    ("fid", Better::Lower),
-    ("kid", Better::Lower),
-    ("is", Better::Higher),
-    ("precision", Better::Higher),
-    ("recall", Better::Higher),
-    ("classes_covered", Better::Higher),
-    ("coverage_kl", Better::Lower),
-];
-
-/// Chart sections and their metrics, in page order; other logged metrics
-/// (except `*_std` spreads) go to a last section.
-const SECTIONS: [(&str, &[(&str, &str)]); 6] = [
-    (
-        "Losses",
-        &[
-            ("loss_d", "discriminator loss"),
-            ("loss_g", "generator loss"),
-            ("gradient_penalty", "gradient penalty"),
-        ],
-    ),
-    (
-        "Discriminator outputs",
-        &[
-            ("d_real", "D(x), real images"),
-            ("d_fake", "D(G(z)), generated images"),
-        ],
-    ),
-    (
-        "Discriminator accuracy",
-        &[
-            ("acc_real", "accuracy on real images"),
-            ("acc_fake", "accuracy on generated images"),
-        ],
-    ),
-    (
-        "Gradient norms",
-        &[
-            ("grad_norm_d", "discriminator gradient norm"),
-            ("grad_norm_g", "generator gradient norm"),
-        ],
-    ),
-    ("Throughput", &[("img_per_s", "images per second")]),
-    (
-        "Evaluation",
-        &[
-            ("fid", "FID (lower is better)"),
-            ("kid", "KID (lower is better)"),
-            ("is", "Inception-style score (higher is better)"),
-            ("precision", "precision (higher is better)"),
-            ("recall", "recall (higher is better)"),
-            ("classes_covered", "classes covered (of 10)"),
-            ("coverage_kl", "class-coverage KL (lower is better)"),
-        ],
-    ),
-];
 
 #[derive(Serialize)]
 struct ChartSection {
@@ -142,7 +74,7 @@ pub(super) struct Page {
     any_differs: bool,
     any_tags: bool,
     param_columns: Vec<ParamColumn>,
-    score_keys: Vec<&'static str>,
+    score_keys: Vec<String>,
     rows: Vec<RunRow>,
     seed_groups: usize,
     sections: Vec<ChartSection>,
@@ -157,7 +89,8 @@ pub(super) struct Page {
 
 /// What one run contributes after its series have been read.
 struct Summary {
-    scores: HashMap<&'static str, (f64, f64)>,
+    /// Final and best value by score key.
+    scores: HashMap<String, (f64, f64)>,
     findings: Vec<Finding>,
 }
 
@@ -186,14 +119,16 @@ pub(super) fn page(
         params,
         tags,
         keys,
+        vocabulary,
     } = loaded;
-    let charts = charts(tracker, &runs, &params, &keys)?;
-    let (param_columns, param_rows) = param_table(&params);
-    let score_keys: Vec<&'static str> = SCORES
+    // The evaluation scores some run logged, shown as final and best.
+    let scored: Vec<&MetricInfo> = vocabulary
         .iter()
-        .map(|s| s.0)
-        .filter(|k| keys.contains(*k))
+        .filter(|m| m.section == Section::Evaluation && keys.contains(m.key.as_ref()))
         .collect();
+    let charts = charts(tracker, &runs, &params, &keys, &vocabulary, &scored)?;
+    let (param_columns, param_rows) = param_table(&params);
+    let score_keys: Vec<String> = scored.iter().map(|m| m.key.to_string()).collect();
 
     let mut rows = Vec::new();
     let mut diagnoses = Vec::new();
@@ -256,6 +191,8 @@ fn charts(
     runs: &[RunRecord],
     params: &[BTreeMap<String, String>],
     keys: &BTreeSet<String>,
+    vocabulary: &[MetricInfo],
+    scored: &[&MetricInfo],
 ) -> Result<Charts> {
     let groups = seed_groups(params);
     let per_series = chart::points_per_series(groups.len());
@@ -274,7 +211,7 @@ fn charts(
         for &i in members {
             color_of[i] = g;
             let by_key = load::series(tracker, &runs[i], &charted)?;
-            summaries[i] = Some(summarize(&runs[i], &by_key));
+            summaries[i] = Some(summarize(&runs[i], &by_key, scored));
             series.push(by_key);
         }
         let label = if members.len() > 1 {
@@ -298,7 +235,7 @@ fn charts(
         }
     }
     Ok(Charts {
-        sections: draw_sections(&chart_series)?,
+        sections: draw_sections(&chart_series, vocabulary)?,
         summaries: summaries
             .into_iter()
             .map(|s| s.expect("every run is in a group"))
@@ -342,7 +279,7 @@ fn seed_groups(params: &[BTreeMap<String, String>]) -> Vec<Vec<usize>> {
         }
         let key: Vec<(&str, &str)> = p
             .iter()
-            .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
+            .filter(|(k, _)| !is_label(k))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         match index.get(&key) {
@@ -383,21 +320,25 @@ fn common_name(names: &[&str]) -> String {
     }
 }
 
-fn summarize(run: &RunRecord, series: &BTreeMap<&str, Vec<(u64, f64)>>) -> Summary {
+/// The last finite value of a series and the best by `info`'s direction.
+fn final_and_best(info: &MetricInfo, series: &[(u64, f64)]) -> Option<(f64, f64)> {
+    let values = series.iter().map(|p| p.1).filter(|v| v.is_finite());
+    let last = values.clone().next_back()?;
+    let best = values.fold(last, |a, b| if info.improves(b, a) { b } else { a });
+    Some((last, best))
+}
+
+/// A run's final and best value of each `scored` metric and its diagnosis.
+fn summarize(
+    run: &RunRecord,
+    series: &BTreeMap<&str, Vec<(u64, f64)>>,
+    scored: &[&MetricInfo],
+) -> Summary {
     let get = |k: &str| series.get(k).map_or(&[][..], Vec::as_slice);
     let mut scores = HashMap::new();
-    for (key, better) in SCORES {
-        let values: Vec<f64> = get(key)
-            .iter()
-            .map(|p| p.1)
-            .filter(|v| v.is_finite())
-            .collect();
-        if let Some(&last) = values.last() {
-            let best = values.iter().copied().fold(last, |a, b| match better {
-                Better::Lower => a.min(b),
-                Better::Higher => a.max(b),
-            });
-            scores.insert(key, (last, best));
+    for info in scored {
+        if let Some(score) = final_and_best(info, get(&info.key)) {
+            scores.insert(info.key.to_string(), score);
         }
     }
     let failed_reason = match run.status {
@@ -418,40 +359,59 @@ fn summarize(run: &RunRecord, series: &BTreeMap<&str, Vec<(u64, f64)>>) -> Summa
     Summary { scores, findings }
 }
 
-fn draw_sections(series: &BTreeMap<&str, Vec<(usize, Series)>>) -> Result<Vec<ChartSection>> {
-    let draw = |key: &str, title: String| -> Result<Option<String>> {
-        let Some(s) = series.get(key) else {
-            return Ok(None);
-        };
-        chart::draw(&title, s)
-            .map(Some)
-            .map_err(|message| ReportError::Chart {
-                metric: key.to_string(),
-                message,
-            })
-    };
+/// The chart sections of the metrics `keys`, in page order: sections in the
+/// order of [`Section`], each key's from the `vocabulary` (per-variant
+/// scores, which the variant's panel also shows, and keys nobody defined go
+/// to the last, "Other metrics"), keys in vocabulary order within a section
+/// (undefined ones after, by name). Each key comes with its chart title.
+fn layout<'k>(
+    vocabulary: &[MetricInfo],
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Vec<(&'static str, Vec<(&'k str, String)>)> {
+    let mut placed: Vec<(Section, usize, &'k str, String)> = keys
+        .into_iter()
+        .map(|key| {
+            let info = lookup(vocabulary, key);
+            let known = vocabulary.iter().position(|m| m.key == key);
+            let section = match info.section {
+                Section::VariantScores => Section::Other,
+                s => s,
+            };
+            let title = match known {
+                Some(_) => format!("{key}: {}", info.titled()),
+                None => key.to_string(),
+            };
+            (section, known.unwrap_or(usize::MAX), key, title)
+        })
+        .collect();
+    placed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let mut sections: Vec<(&'static str, Vec<(&'k str, String)>)> = Vec::new();
+    for (section, _, key, title) in placed {
+        match sections.last_mut() {
+            Some((t, charts)) if *t == section.title() => charts.push((key, title)),
+            _ => sections.push((section.title(), vec![(key, title)])),
+        }
+    }
+    sections
+}
+
+fn draw_sections(
+    series: &BTreeMap<&str, Vec<(usize, Series)>>,
+    vocabulary: &[MetricInfo],
+) -> Result<Vec<ChartSection>> {
     let mut sections = Vec::new();
-    let mut known = BTreeSet::new();
-    for (title, metrics) in SECTIONS {
+    for (title, keys) in layout(vocabulary, series.keys().copied()) {
         let mut charts = Vec::new();
-        for (key, what) in metrics {
-            known.insert(*key);
-            charts.extend(draw(key, format!("{key}: {what}"))?);
+        for (key, chart_title) in keys {
+            charts.push(chart::draw(&chart_title, &series[key]).map_err(|message| {
+                ReportError::Chart {
+                    metric: key.to_string(),
+                    message,
+                }
+            })?);
         }
-        if !charts.is_empty() {
-            sections.push(ChartSection {
-                title: title.to_string(),
-                charts,
-            });
-        }
-    }
-    let mut charts = Vec::new();
-    for key in series.keys().filter(|k| !known.contains(*k)) {
-        charts.extend(draw(key, key.to_string())?);
-    }
-    if !charts.is_empty() {
         sections.push(ChartSection {
-            title: "Other metrics".to_string(),
+            title: title.to_string(),
             charts,
         });
     }
@@ -544,6 +504,95 @@ mod tests {
             seed_groups(&p),
             vec![vec![0, 2, 5], vec![1], vec![3], vec![4]]
         );
+    }
+
+    fn titles(sections: &[(&str, Vec<(&str, String)>)]) -> Vec<(String, Vec<String>)> {
+        sections
+            .iter()
+            .map(|(t, charts)| (t.to_string(), charts.iter().map(|c| c.1.clone()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn charts_are_grouped_by_the_vocabularys_sections() {
+        use gan_lab_variants::metric::{IMAGE_SCORES, TRAINING, class_scores};
+        let keys = [
+            "zeta",
+            "fid",
+            "loss_g",
+            "class_acc_1",
+            "img_per_s",
+            "loss_d",
+            "cond_acc",
+            "acc_real",
+            "alpha",
+        ];
+        let vanilla = [TRAINING, IMAGE_SCORES].concat();
+        let own = |s: &[&str]| s.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            titles(&layout(&vanilla, keys)),
+            vec![
+                (
+                    "Losses".into(),
+                    own(&["loss_d: discriminator loss", "loss_g: generator loss"])
+                ),
+                (
+                    "Discriminator accuracy".into(),
+                    own(&["acc_real: accuracy on real images"])
+                ),
+                (
+                    "Throughput".into(),
+                    own(&["img_per_s: images per second (higher is better)"])
+                ),
+                ("Evaluation".into(), own(&["fid: FID (lower is better)"])),
+                // Keys the vocabulary lacks, by name.
+                (
+                    "Other metrics".into(),
+                    own(&["alpha", "class_acc_1", "cond_acc", "zeta"])
+                ),
+            ]
+        );
+        // A conditional run's vocabulary: its scores are evaluation scores,
+        // its per-class scores go before the unknown keys of the last section.
+        let mut conditional = vanilla.clone();
+        conditional.extend(class_scores(10));
+        let sections = titles(&layout(&conditional, keys));
+        assert_eq!(
+            sections[3],
+            (
+                "Evaluation".into(),
+                own(&[
+                    "fid: FID (lower is better)",
+                    "cond_acc: conditional accuracy (share of the requested class) (higher is better)"
+                ])
+            )
+        );
+        assert_eq!(
+            sections[4],
+            (
+                "Other metrics".into(),
+                own(&[
+                    "class_acc_1: accuracy of class 1 (higher is better)",
+                    "alpha",
+                    "zeta"
+                ])
+            )
+        );
+    }
+
+    #[test]
+    fn the_best_score_follows_the_metrics_direction() {
+        use gan_lab_variants::metric::IMAGE_SCORES;
+        let series = [(1, 30.0), (2, 10.0), (3, f64::NAN), (4, 20.0)];
+        let score = |key: &str| final_and_best(&lookup(IMAGE_SCORES, key), &series);
+        assert_eq!(score("fid"), Some((20.0, 10.0)));
+        assert_eq!(score("is"), Some((20.0, 30.0)));
+        assert_eq!(
+            score("kid_std"),
+            Some((20.0, 20.0)),
+            "no direction: the last"
+        );
+        assert_eq!(final_and_best(&lookup(IMAGE_SCORES, "fid"), &[]), None);
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub struct SweepSpec {
     /// Every configuration runs once per seed (`train.seed`); empty keeps the base's seed.
     #[serde(default)]
     pub seeds: Vec<u64>,
-    /// The evaluation score that ranks configurations, such as `fid`.
+    /// The evaluation score that ranks configurations, such as `fid`;
+    /// without one, the base variant's objective (expansion fills it in).
+    #[serde(default)]
     pub score: String,
     /// Stop runs whose score trails the others (median rule).
     #[serde(default)]
@@ -150,7 +152,7 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
             message,
         })
     };
-    let spec: SweepSpec = ron_text::options().from_str(text).map_err(|e| {
+    let mut spec: SweepSpec = ron_text::options().from_str(text).map_err(|e| {
         SweepSpecError::At(Located {
             place: Place::of_ron(path, &e),
             message: format!(
@@ -299,6 +301,14 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
             format!("seed {dup} is listed twice; each seed once"),
         ));
     }
+    if spec.score.is_empty() {
+        spec.score = default_score(&with_fixed).ok_or_else(|| {
+            at(
+                field("base"),
+                "the sweep names no `score`, and the base spec evaluates nothing its variant ranks by; name one here, such as score: \"is\", or add Fid to the base's eval.metrics".into(),
+            )
+        })?;
+    }
     let score = scoring::rankable(&spec.score).ok_or_else(|| {
         at(
             field("score"),
@@ -398,13 +408,19 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
         ));
     }
     Ok(Sweep {
-        lower_is_better: score.lower_is_better,
+        lower_is_better: score.lower_is_better(),
         spec,
         path: path.to_path_buf(),
         text: text.to_string(),
         base,
         runs,
     })
+}
+
+/// The score a sweep without one ranks by: the base variant's objective
+/// among the scores its `eval` section produces.
+fn default_score(base: &Spec) -> Option<String> {
+    scoring::objective(base).map(|o| o.key.into_owned())
 }
 
 /// A value's RON text, as a `--set` value.
@@ -600,6 +616,22 @@ mod tests {
         assert_eq!(
             again.runs.iter().map(|r| r.spec.hash()).collect::<Vec<_>>(),
             sweep.runs.iter().map(|r| r.spec.hash()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn without_a_score_the_base_variants_objective_ranks() {
+        let sweep =
+            expand_text("(name: \"d\", base: \"base.ron\", grid: {\"train.lr_d\": [1e-4]})")
+                .unwrap();
+        assert_eq!(sweep.spec.score, "fid");
+        assert!(sweep.lower_is_better);
+        let e = err(
+            "(name: \"d\", base: \"base.ron\",\n set: {\"eval.metrics\": [Is]},\n grid: {\"train.lr_d\": [1e-4]})",
+        );
+        assert!(
+            e.starts_with("sweep.ron:1:13:") && e.contains("names no `score`"),
+            "{e}"
         );
     }
 
