@@ -141,6 +141,10 @@ pub enum TrackerError {
     #[error("no run matches '{query}'; see `gan-lab list` for the runs")]
     RunNotFound { query: String },
     #[error(
+        "no run is named '{query}', and an id prefix needs at least {min} characters; see `gan-lab list` for the ids"
+    )]
+    PrefixTooShort { query: String, min: usize },
+    #[error(
         "'{query}' matches several runs: {}; give more of the id",
         candidates.join(", ")
     )]
@@ -178,6 +182,7 @@ impl TrackerError {
         matches!(
             self,
             Self::RunNotFound { .. }
+                | Self::PrefixTooShort { .. }
                 | Self::AmbiguousRun { .. }
                 | Self::InvalidStatus(_)
                 | Self::NewerSchema { .. }

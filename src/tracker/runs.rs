@@ -222,6 +222,10 @@ impl Tracker {
         );
         let mut matches = self.query_runs(&op, &sql, params![query, MIN_PREFIX])?;
         match matches.len() {
+            0 if query.chars().count() < MIN_PREFIX => Err(TrackerError::PrefixTooShort {
+                query: query.to_string(),
+                min: MIN_PREFIX,
+            }),
             0 => Err(TrackerError::RunNotFound {
                 query: query.to_string(),
             }),
@@ -464,6 +468,12 @@ mod tests {
             t.run("abc%").unwrap_err(),
             TrackerError::RunNotFound { .. }
         ));
+        // Too short to be a prefix: says so.
+        let short = t.run("0").unwrap_err();
+        assert!(
+            short.to_string().contains("at least 4 characters") && short.is_user_error(),
+            "{short}"
+        );
     }
 
     #[test]
