@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use crate::loader::TooFewImages;
-use crate::{data, device, evaluator, metrics, paths, report, runner, spec, sweep, tracker};
+use crate::{
+    data, device, evaluator, metrics, paths, report, runner, scoring, spec, sweep, tracker,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -29,7 +31,11 @@ pub enum AppError {
     #[error(transparent)]
     TooFewImages(#[from] TooFewImages),
     #[error(transparent)]
-    Sweep(#[from] sweep::spec::SweepSpecError),
+    SweepSpec(#[from] sweep::spec::SweepSpecError),
+    #[error(transparent)]
+    Sweep(#[from] sweep::SweepError),
+    #[error(transparent)]
+    Scoring(#[from] scoring::ScoringError),
     #[error(transparent)]
     Path(#[from] paths::PathError),
     #[error("{0}")]
@@ -49,6 +55,9 @@ impl AppError {
         if matches!(
             self,
             AppError::Evaluator(evaluator::EvaluatorError::Stopped)
+                | AppError::Scoring(scoring::ScoringError::Evaluator(
+                    evaluator::EvaluatorError::Stopped
+                ))
         ) {
             return 130;
         }
@@ -57,8 +66,10 @@ impl AppError {
             | AppError::Device(_)
             | AppError::Usage(_)
             | AppError::TooFewImages(_)
-            | AppError::Sweep(_)
+            | AppError::SweepSpec(_)
             | AppError::Path(_) => true,
+            AppError::Sweep(e) => e.is_user_error(),
+            AppError::Scoring(e) => e.is_user_error(),
             AppError::Data(e) => e.is_user_error(),
             AppError::Report(e) => e.is_user_error(),
             AppError::Tracker(e) => e.is_user_error(),

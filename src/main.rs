@@ -321,7 +321,10 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             })
         }
         Command::Check { spec, overrides } => {
-            println!("{}", commands::run::check(spec, &overrides.set)?);
+            println!(
+                "{}",
+                commands::check::check_file(spec, &overrides.set)?.summary()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Resume { run } => {

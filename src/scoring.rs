@@ -12,10 +12,35 @@ use gan_lab_variants::{Better, Judge, MetricInfo, Scalar, VariantError};
 use crate::context::Context;
 use crate::data::to_unit_range;
 use crate::data::{self, Dataset, Split};
-use crate::error::Result as AppResult;
 use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
 use crate::metrics::{self, Features, Gaussian, KidOptions};
 use crate::spec::Metric;
+
+/// Why the scorer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoringError {
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
+    #[error(transparent)]
+    Evaluator(#[from] crate::evaluator::EvaluatorError),
+    #[error("scoring failed")]
+    Metrics(#[from] metrics::MetricsError),
+}
+
+impl ScoringError {
+    /// Whether the user can fix it (data they pointed at, a device not built in).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            ScoringError::Data(e) => e.is_user_error(),
+            ScoringError::Device(_) => true,
+            ScoringError::Evaluator(_) | ScoringError::Metrics(_) => false,
+        }
+    }
+}
+
+pub type Result<T, E = ScoringError> = std::result::Result<T, E>;
 
 /// A score that can rank runs (a sweep's `score`); which way it improves
 /// comes from the metric vocabulary ([`score_vocabulary`]).
@@ -368,7 +393,7 @@ pub fn objective(spec: &crate::spec::Spec) -> Option<gan_lab_variants::Objective
 }
 
 /// The cached evaluator for `data_dir`, trained first when there is none.
-pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> AppResult<Evaluator> {
+pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> Result<Evaluator> {
     let cached = crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(data_dir)?)
         .join("info.json")
         .is_file();
@@ -386,13 +411,13 @@ pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> AppResult<Evaluator> {
 
 /// Trains and caches the evaluator now if it is not cached yet (so that
 /// parallel runs do not each train it).
-pub fn ensure_evaluator(ctx: &Context) -> AppResult<()> {
+pub fn ensure_evaluator(ctx: &Context) -> Result<()> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
     load_evaluator(ctx, &data_dir).map(|_| ())
 }
 
 /// The evaluator (trained on first need) with the test split as reference.
-pub fn image_scorer(ctx: &Context, metrics: Vec<Metric>) -> AppResult<ImageScorer> {
+pub fn image_scorer(ctx: &Context, metrics: Vec<Metric>) -> Result<ImageScorer> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
     let evaluator = load_evaluator(ctx, &data_dir)?;
     let test = data::load_split(&data_dir, Split::Test)?;

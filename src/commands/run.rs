@@ -30,12 +30,6 @@ pub struct RunReport {
     pub outcome: Outcome,
 }
 
-/// `gan-lab check`: parse and validate an experiment or a sweep spec,
-/// nothing else; returns the line to print.
-pub fn check(path: &Path, overrides: &[String]) -> Result<String> {
-    Ok(spec::check_file(path, overrides)?.summary())
-}
-
 /// `gan-lab run`: a new tracked run of the spec, filed under `sweep` when
 /// `gan-lab sweep` starts it.
 pub fn run(

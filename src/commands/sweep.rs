@@ -13,5 +13,5 @@ pub fn sweep(ctx: &Context, spec: &Path, options: &SweepOptions) -> Result<Sweep
             "--jobs 0 would train nothing; use 1 or more (at most the number of cores)".into(),
         ));
     }
-    sweep::sweep(ctx, spec, options, &mut std::io::stdout())
+    Ok(sweep::sweep(ctx, spec, options, &mut std::io::stdout())?)
 }

@@ -4,7 +4,7 @@
 //! checks ranges and combinations and points at the offending field in the
 //! file (or at the `--set` that changed it). `--set path=value` overrides go
 //! through the same typed deserialisation and validation as the file, their
-//! values read with the file's RON options. [`check_file`] also takes sweep
+//! values read with the file's RON options. `gan-lab check` also takes sweep
 //! specs, which `crate::sweep::spec` expands. The RON handling both share
 //! (options, bounded reads, key positions) lives in [`ron_text`].
 
@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::sweep::spec::{Sweep, SweepSpecError};
 pub use ron_text::{Located, MAX_SPEC_BYTES, Place, ReadError, line_col, locate, offset_of};
 
 /// One experiment, as written in `experiments/*.ron`.
@@ -178,9 +177,6 @@ pub enum SpecError {
     Invalid(Vec<Problem>),
     #[error("--set {arg}: {message}")]
     Override { arg: String, message: String },
-    /// `check_file` on a sweep spec that does not hold.
-    #[error(transparent)]
-    Sweep(#[from] Box<SweepSpecError>),
 }
 
 pub type Result<T, E = SpecError> = std::result::Result<T, E>;
@@ -234,41 +230,8 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<(Spec, Source)> {
     Ok((spec, source))
 }
 
-/// What `gan-lab check` found valid: an experiment spec (overrides applied)
-/// or a sweep spec, expanded into its runs.
-#[derive(Debug, Clone)]
-pub enum Checked {
-    Experiment(Spec),
-    Sweep(Sweep),
-}
-
-/// Parses and validates an experiment or a sweep spec file; a file with a
-/// `base` field is a sweep, which takes no overrides (it has `set`).
-pub fn check_file(path: &Path, overrides: &[String]) -> Result<Checked> {
-    let text = ron_text::read(path)?;
-    if !is_sweep(&text) {
-        let source = Source {
-            path: path.to_path_buf(),
-            text,
-        };
-        let spec = apply_overrides(parse(&source)?, overrides, &source)?;
-        return Ok(Checked::Experiment(spec));
-    }
-    if let Some(arg) = overrides.first() {
-        return Err(SpecError::Override {
-            arg: arg.clone(),
-            message: format!(
-                "overrides apply to experiment specs, and {} is a sweep spec; put settings for every run under its `set`",
-                path.display()
-            ),
-        });
-    }
-    let sweep = crate::sweep::spec::expand(path, &text).map_err(Box::new)?;
-    Ok(Checked::Sweep(sweep))
-}
-
 /// Whether spec text is a sweep: it parses with a top-level `base` field.
-fn is_sweep(text: &str) -> bool {
+pub fn is_sweep(text: &str) -> bool {
     #[derive(Deserialize)]
     struct Probe {
         base: Option<serde::de::IgnoredAny>,
@@ -276,38 +239,6 @@ fn is_sweep(text: &str) -> bool {
     ron_text::options()
         .from_str::<Probe>(text)
         .is_ok_and(|p| p.base.is_some())
-}
-
-impl Checked {
-    /// The line `gan-lab check` prints.
-    pub fn summary(&self) -> String {
-        match self {
-            Checked::Experiment(spec) => format!(
-                "ok: {} ({}: {}), {} steps of batch {}",
-                spec.name,
-                spec.variant.kind(),
-                spec.variant.describe(),
-                spec.train.steps,
-                spec.train.batch_size
-            ),
-            Checked::Sweep(sweep) => {
-                let configs = sweep.runs.last().map_or(0, |r| r.config + 1);
-                format!(
-                    "ok: sweep {}: {} runs of {} ({configs} configuration(s) x {} seed(s)), ranked by {} ({} is better)",
-                    sweep.spec.name,
-                    sweep.runs.len(),
-                    sweep.base.display(),
-                    sweep.spec.seeds.len().max(1),
-                    sweep.spec.score,
-                    if sweep.lower_is_better {
-                        "lower"
-                    } else {
-                        "higher"
-                    }
-                )
-            }
-        }
-    }
 }
 
 /// Parses and validates spec text.
@@ -910,9 +841,10 @@ mod tests {
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .filter(|path| path.extension().is_some_and(|e| e == "ron"))
-            .filter_map(|path| match check_file(&path, &[]).unwrap() {
-                Checked::Experiment(spec) => Some((path, spec)),
-                Checked::Sweep(_) => None,
+            .filter(|path| !is_sweep(&std::fs::read_to_string(path).unwrap()))
+            .map(|path| {
+                let spec = load(&path, &[]).unwrap().0;
+                (path, spec)
             })
             .collect();
         specs.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1014,71 +946,13 @@ mod tests {
     }
 
     #[test]
-    fn check_file_tells_experiments_from_sweeps() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
-        let checked = check_file(&dir.join("dcgan.ron"), &["train.steps=700".into()]).unwrap();
-        let Checked::Experiment(spec) = &checked else {
-            panic!("an experiment")
-        };
-        assert_eq!(spec.train.steps, 700);
-        assert!(
-            checked
-                .summary()
-                .starts_with("ok: dcgan (vanilla: dcgan / "),
-            "{}",
-            checked.summary()
-        );
-
-        let sweep_path = dir.join("sweep-lr.ron");
-        let checked = check_file(&sweep_path, &[]).unwrap();
-        let Checked::Sweep(sweep) = &checked else {
-            panic!("a sweep")
-        };
-        assert_eq!(sweep.runs.len(), 8);
-        let summary = checked.summary();
-        assert!(
-            summary.starts_with("ok: sweep sweep-lr: 8 runs of ")
-                && summary.contains(
-                    "dcgan.ron (4 configuration(s) x 2 seed(s)), ranked by fid (lower is better)"
-                ),
-            "{summary}"
-        );
-        let e = check_file(&sweep_path, &["train.steps=7".into()])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("--set train.steps=7: overrides apply to experiment specs")
-                && e.contains("sweep-lr.ron is a sweep spec"),
-            "{e}"
-        );
-        // Running a sweep as an experiment says what it is.
-        let e = load(&sweep_path, &[]).unwrap_err().to_string();
-        assert!(e.contains("looks like a sweep spec"), "{e}");
-
-        // A broken sweep is reported at its place in the sweep file.
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::copy(dir.join("dcgan.ron"), tmp.path().join("dcgan.ron")).unwrap();
-        let broken = tmp.path().join("broken.ron");
-        std::fs::write(
-            &broken,
-            "(name: \"b\", base: \"dcgan.ron\",\n grid: {\"train.lr\": [1e-4]},\n score: \"fid\")",
-        )
-        .unwrap();
-        let e = check_file(&broken, &[]).unwrap_err().to_string();
-        assert!(e.contains("broken.ron:2:9: grid \"train.lr\""), "{e}");
-    }
-
-    #[test]
     fn large_spec_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("huge.ron");
         let mut text = GOOD.to_string();
         text += &"// padding\n".repeat(MAX_SPEC_BYTES as usize / 11 + 1);
         std::fs::write(&path, &text).unwrap();
-        for e in [
-            load(&path, &[]).unwrap_err().to_string(),
-            check_file(&path, &[]).unwrap_err().to_string(),
-        ] {
+        for e in [load(&path, &[]).unwrap_err().to_string()] {
             assert!(
                 e.contains("huge.ron") && e.contains("1048576 bytes (1 MiB)"),
                 "{e}"

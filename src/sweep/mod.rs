@@ -20,11 +20,46 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::context::Context;
-use crate::error::{AppError, Result};
 use crate::table::table;
 use crate::tracker::{RunStatus, SweepRecord, Tracker};
 use plan::{Action, Step};
 use spec::Sweep;
+
+/// Why a sweep could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Spec(#[from] spec::SweepSpecError),
+    #[error(transparent)]
+    Tracker(#[from] crate::tracker::TrackerError),
+    #[error(transparent)]
+    Scoring(#[from] crate::scoring::ScoringError),
+    #[error(transparent)]
+    Path(#[from] crate::paths::PathError),
+    /// Another process runs this sweep.
+    #[error("{0}")]
+    Busy(String),
+    #[error("could not write {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SweepError {
+    /// Whether the user can fix it (the spec, the database, a busy sweep).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            SweepError::Spec(_) | SweepError::Path(_) | SweepError::Busy(_) => true,
+            SweepError::Tracker(e) => e.is_user_error(),
+            SweepError::Scoring(e) => e.is_user_error(),
+            SweepError::Io { .. } => false,
+        }
+    }
+}
+
+pub type Result<T, E = SweepError> = std::result::Result<T, E>;
 
 /// How `gan-lab sweep` runs.
 #[derive(Debug, Clone)]
@@ -59,7 +94,7 @@ pub fn sweep(
     let tracker = Tracker::open(&ctx.db)?;
     let steps = plan::plan(&tracker, &sweep, options.retry_failed)?;
     let name = &sweep.spec.name;
-    let io = |source| AppError::Io {
+    let io = |source| SweepError::Io {
         path: PathBuf::from("<stdout>"),
         source,
     };
@@ -70,7 +105,7 @@ pub fn sweep(
         return Ok(SweepOutcome::Complete);
     }
     // The spec's name passed paths::component when the spec was read.
-    let folder = crate::paths::component(name).map_err(|e| AppError::Usage(e.to_string()))?;
+    let folder = crate::paths::component(name)?;
     let logs = crate::layout::db_folder(&ctx.db)
         .join("sweeps")
         .join(folder);
@@ -109,7 +144,7 @@ pub fn sweep(
         )
         .map_err(io)?;
     }
-    let program = std::env::current_exe().map_err(|source| AppError::Io {
+    let program = std::env::current_exe().map_err(|source| SweepError::Io {
         path: PathBuf::from("<the gan-lab executable>"),
         source,
     })?;
@@ -151,7 +186,7 @@ struct SweepLock {
 impl SweepLock {
     fn take(folder: &Path) -> Result<SweepLock> {
         let path = folder.join("lock");
-        let io = |source| AppError::Io {
+        let io = |source| SweepError::Io {
             path: path.clone(),
             source,
         };
@@ -161,7 +196,7 @@ impl SweepLock {
             && pid != std::process::id()
             && crate::process::is_alive(pid)
         {
-            return Err(AppError::Usage(format!(
+            return Err(SweepError::Busy(format!(
                 "this sweep is already running in process {pid} (lock file {}); wait for it, or stop it with Ctrl-C",
                 path.display()
             )));
