@@ -5,18 +5,15 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
 
 /// `rows` walks of `steps` noise vectors of size `dim` each, row after row:
 /// row `r` goes from one seeded random vector to another, both ends included.
 pub fn walks(rows: usize, steps: usize, dim: usize, seed: u64) -> Vec<f32> {
     let mut rng = StdRng::seed_from_u64(seed);
-    // Box-Muller; `1 - u` keeps the logarithm finite.
     let mut draw = || -> Vec<f64> {
         (0..dim)
-            .map(|_| {
-                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
-                (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-            })
+            .map(|_| rng.sample::<f64, _>(StandardNormal))
             .collect()
     };
     let mut out = Vec::with_capacity(rows * steps * dim);

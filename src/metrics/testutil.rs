@@ -9,10 +9,7 @@ pub(super) fn feats(data: &[f32], cols: usize) -> Features<'_> {
 }
 
 pub(super) fn normal(rng: &mut StdRng) -> f64 {
-    // Box–Muller.
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    rng.sample(rand_distr::StandardNormal)
 }
 
 /// `n × d` correlated Gaussian data: x = A z + shift + 0.1 i, with A lower-triangular,

@@ -9,6 +9,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::TensorData;
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand_distr::StandardNormal;
 
 use crate::{Result, Scalar, VariantError};
 
@@ -18,15 +19,11 @@ pub fn seeded_noise(n: usize, dim: usize, seed: u64, device: &Device) -> Tensor<
     normal(&mut StdRng::seed_from_u64(seed), [n, dim], device)
 }
 
-/// Standard normal values drawn from `rng` (Box-Muller; `1 - u` keeps the logarithm finite).
+/// Standard normal values drawn from `rng`.
 pub fn normal<const D: usize>(rng: &mut StdRng, shape: [usize; D], device: &Device) -> Tensor<D> {
     let count = shape.iter().product();
     let values: Vec<f32> = (0..count)
-        .map(|_| {
-            let u1: f32 = 1.0 - rng.random::<f32>();
-            let u2: f32 = rng.random();
-            (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
-        })
+        .map(|_| rng.sample::<f32, _>(StandardNormal))
         .collect();
     Tensor::from_data(TensorData::new(values, shape), device)
 }
