@@ -533,6 +533,51 @@ fn killed_run_shows_as_lost_in_list_and_show() {
     assert!(show.contains("status: lost"), "{show}");
 }
 
+/// A resume that is killed after it has dropped the points past the
+/// checkpoint, before its first flush: `list` and `show` report the steps
+/// the run kept, not those of the attempt the resume threw away.
+#[test]
+fn a_killed_resume_reports_the_steps_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 200);
+    // No checkpoint before step 1000: the points flushed after 2 s are all
+    // past it, and a resume starts again from step 0.
+    let spec = spec(dir.path(), "kept", "Mlp", 8, 100_000, 1000);
+    let db = dir.path().join("runs/db.sqlite");
+    let mut child = spawn(&db, &data, &["run", spec.to_str().unwrap()]);
+    let run = wait_for_run(&db, child.id());
+    poll(Duration::from_secs(60), "a flush past step 0", || {
+        the_run(&db).filter(|r| r.steps_done > 0)
+    });
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    let lost = the_run(&db).unwrap();
+    assert_eq!(assert_consistent_after_kill(&db, &lost).1, 0);
+
+    let mut resumed = spawn(&db, &data, &["resume", &run.id]);
+    let pid = resumed.id();
+    poll(
+        Duration::from_secs(60),
+        "the resume to drop the points",
+        || {
+            let claimed = the_run(&db).filter(|r| r.pid == Some(pid))?;
+            steps_by_key(&db, &claimed.id).is_empty().then_some(())
+        },
+    );
+    signal(&resumed, libc::SIGKILL);
+    resumed.wait().unwrap();
+    let after = the_run(&db).unwrap();
+    let (flushed, checkpoint) = assert_consistent_after_kill(&db, &after);
+    assert_eq!(
+        (after.steps_done, flushed, checkpoint),
+        (0, 0, 0),
+        "the run kept no step, but it says {} steps were done",
+        after.steps_done
+    );
+    let show = stdout(&gan_lab(dir.path(), None, &["show", &run.id]));
+    assert!(show.contains("steps: 0/100000"), "{show}");
+}
+
 /// Every file under `dir`, relative to it.
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
