@@ -16,7 +16,7 @@ use gan_lab::layout::RunLayout;
 use gan_lab::tracker::{RunRecord, RunStatus, Tracker, status_label, this_host};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::common::*;
 
@@ -108,10 +108,24 @@ fn the_run(db: &Path) -> Option<RunRecord> {
     if !db.exists() {
         return None;
     }
-    let runs = Tracker::open(db)
+    // Read-only: polling must not create or migrate the child's database.
+    let runs = Tracker::open_read_only(db)
         .ok()?
         .list_runs(&Default::default())
         .ok()?;
+    assert!(runs.len() <= 1, "{runs:?}");
+    runs.into_iter().next()
+}
+
+/// The only run in `db` once no process writes it: errors are failures.
+fn the_run_now(db: &Path) -> Option<RunRecord> {
+    if !db.exists() {
+        return None;
+    }
+    let runs = Tracker::open(db)
+        .unwrap()
+        .list_runs(&Default::default())
+        .unwrap();
     assert!(runs.len() <= 1, "{runs:?}");
     runs.into_iter().next()
 }
@@ -286,7 +300,7 @@ fn kill_loop() {
         } else {
             let target = (checkpoint + rng.random_range(1..=60)).min(steps - 80);
             poll(Duration::from_secs(120), "the run to progress", || {
-                let done = Connection::open(&db)
+                let done = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)
                     .ok()?
                     .query_row("SELECT steps_done FROM runs", [], |r| r.get::<_, u64>(0))
                     .ok()?;
@@ -312,7 +326,7 @@ fn kill_loop() {
             assert_intact(&db);
             checks += 1;
         }
-        let Some(run) = the_run(&db) else {
+        let Some(run) = the_run_now(&db) else {
             before_record += 1;
             eprintln!("kill {kill} after {delay:?}: before the run was recorded");
             continue;
@@ -352,7 +366,7 @@ fn kill_loop() {
 
     let (status, out, err) = wait_within(&mut reference, Duration::from_secs(600));
     assert!(status.success(), "{out}\n{err}");
-    let reference_id = the_run(&reference_db).unwrap().id;
+    let reference_id = the_run_now(&reference_db).unwrap().id;
     let (killed, never) = (
         Tracker::open(&db).unwrap(),
         Tracker::open(&reference_db).unwrap(),
@@ -402,7 +416,7 @@ fn resume_of_a_live_run_is_refused() {
         trainer.try_wait().unwrap().is_none(),
         "the refusal left the trainer alone"
     );
-    let after = the_run(&db).unwrap();
+    let after = the_run_now(&db).unwrap();
     assert_eq!(
         (after.status, after.pid),
         (RunStatus::Running, Some(trainer.id()))
@@ -551,7 +565,7 @@ fn a_killed_resume_reports_the_steps_it_kept() {
     });
     signal(&child, libc::SIGKILL);
     child.wait().unwrap();
-    let lost = the_run(&db).unwrap();
+    let lost = the_run_now(&db).unwrap();
     assert_eq!(assert_consistent_after_kill(&db, &lost).1, 0);
 
     let mut resumed = spawn(&db, &data, &["resume", &run.id]);
@@ -566,7 +580,7 @@ fn a_killed_resume_reports_the_steps_it_kept() {
     );
     signal(&resumed, libc::SIGKILL);
     resumed.wait().unwrap();
-    let after = the_run(&db).unwrap();
+    let after = the_run_now(&db).unwrap();
     let (flushed, checkpoint) = assert_consistent_after_kill(&db, &after);
     assert_eq!(
         (after.steps_done, flushed, checkpoint),
