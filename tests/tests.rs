@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod conditional;
 mod evaluation;
+mod reliability;
 mod report;
 mod sweep;
 mod training;
