@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod conditional;
 mod evaluation;
+mod listing;
 mod report;
 mod sweep;
 mod training;
