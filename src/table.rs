@@ -31,13 +31,20 @@ pub fn table(rows: &[Vec<String>]) -> String {
 
 /// `text` cut to at most `max` characters, control characters shown as `?`.
 pub fn clip(text: &str, max: usize) -> String {
-    let clean = |c: char| if c.is_control() { '?' } else { c };
     if text.chars().count() <= max {
-        return text.chars().map(clean).collect();
+        return printable(text);
     }
-    let mut out: String = text.chars().take(max - 1).map(clean).collect();
+    let mut out: String = printable(&text.chars().take(max - 1).collect::<String>());
     out.push('…');
     out
+}
+
+/// `text` with control characters (escape sequences, newlines) shown as `?`,
+/// so that a stored string cannot steer the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.

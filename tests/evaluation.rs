@@ -2,18 +2,17 @@
 //! scores are recorded during training with a best checkpoint, and stored
 //! runs and image files are scored on demand.
 
+use predicates::prelude::*;
+use predicates::str::contains;
+
 use crate::common::*;
-use gan_lab::tracker::Tracker;
 
 #[test]
 fn scores_during_training_sampling_and_eval_commands() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 400);
-    let spec = tiny_spec(dir.path(), "scored", "Mlp", "NonSaturating", 4);
-    let cache = dir.path().join("cache");
-    let cache_arg = cache.to_str().unwrap();
-    let run = |args: &[&str]| gan_lab_cached(dir.path(), &data, &cache, args);
-    let out = run(&[
+    let lab = Lab::with_fake_data(400);
+    let spec = tiny_spec(lab.path(), "scored", "Mlp", "NonSaturating", 4);
+    let cache = lab.cache();
+    lab.ok(&[
         "run",
         spec.to_str().unwrap(),
         "--set",
@@ -21,9 +20,8 @@ fn scores_during_training_sampling_and_eval_commands() {
         "--set",
         "eval.samples=100",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
 
-    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let tracker = lab.tracker();
     let record = tracker.run("scored").unwrap();
     for key in [
         "fid",
@@ -54,7 +52,7 @@ fn scores_during_training_sampling_and_eval_commands() {
         .1
         .clone();
     assert!(evaluator.starts_with("v1-"), "{evaluator}");
-    let run_dir = dir.path().join("runs").join(&record.run_dir);
+    let run_dir = lab.path().join("runs").join(&record.run_dir);
     assert!(run_dir.join("checkpoints/best/generator.bpk").is_file());
     let best: Vec<_> = tracker
         .artifacts(&record.id)
@@ -67,8 +65,8 @@ fn scores_during_training_sampling_and_eval_commands() {
     let cached = std::fs::read_dir(cache.join("evaluator")).unwrap().count();
     assert_eq!(cached, 1);
 
-    let samples = dir.path().join("samples.idx");
-    let out = run(&[
+    let samples = lab.path().join("samples.idx");
+    lab.ok(&[
         "sample",
         "scored",
         "--n",
@@ -76,11 +74,10 @@ fn scores_during_training_sampling_and_eval_commands() {
         "--out",
         samples.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
     let images = gan_lab::data::read_images(&samples).unwrap();
     assert_eq!((images.count, images.rows, images.cols), (150, 28, 28));
-    let grid = dir.path().join("grid.png");
-    let out = run(&[
+    let grid = lab.path().join("grid.png");
+    lab.ok(&[
         "sample",
         "scored",
         "--n",
@@ -90,7 +87,6 @@ fn scores_during_training_sampling_and_eval_commands() {
         "--out",
         grid.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
     assert!(std::fs::metadata(&grid).unwrap().len() > 100);
 
     // The reference features are cached beside the evaluator (100 test
@@ -111,73 +107,46 @@ fn scores_during_training_sampling_and_eval_commands() {
         std::fs::metadata(&reference[0]).unwrap().len(),
         100 * 128 * 4
     );
-    let cached = run(&["eval", "--images", samples.to_str().unwrap()]);
+    let cached = lab.ok(&["eval", "--images", samples.to_str().unwrap()]);
     std::fs::remove_file(&reference[0]).unwrap();
-    let out = run(&["eval", "--images", samples.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&cached), stdout(&out));
+    let text = lab.ok(&["eval", "--images", samples.to_str().unwrap()]);
+    assert_eq!(cached, text);
     assert!(reference[0].is_file(), "written again");
-    let text = stdout(&out);
     assert!(
         text.contains("150 images") && text.contains(&evaluator) && text.contains("fid"),
         "{text}"
     );
 
-    let out = run(&["eval", "scored", "--samples", "100"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("precision"), "{}", stdout(&out));
+    lab.cmd(&["eval", "scored", "--samples", "100"])
+        .assert()
+        .success()
+        .stdout(contains("precision"));
     assert_eq!(
         tracker.metric_series(&record.id, "eval/fid").unwrap().len(),
         1
     );
 
-    let out = run(&["evaluator", "info"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let info = stdout(&out);
-    assert!(
-        info.contains("test accuracy")
-            && info.contains("uniform noise")
-            && info.contains(cache_arg),
-        "{info}"
+    lab.cmd(&["evaluator", "info"]).assert().success().stdout(
+        contains("test accuracy")
+            .and(contains("uniform noise"))
+            .and(contains(cache.to_str().unwrap())),
     );
 }
 
 #[test]
 fn eval_input_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 40);
-    let spec = tiny_spec(dir.path(), "plain", "Mlp", "Hinge", 2);
-    assert!(
-        gan_lab(dir.path(), Some(&data), &["run", spec.to_str().unwrap()])
-            .status
-            .success()
-    );
-    let out = gan_lab(
-        dir.path(),
-        Some(&data),
-        &["sample", "plain", "--checkpoint", "best", "--out", "x.png"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("use --checkpoint last"),
-        "{}",
-        stderr(&out)
-    );
-    let out = gan_lab(
-        dir.path(),
-        Some(&data),
-        &["eval", "plain", "--samples", "5"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let out = gan_lab(
-        dir.path(),
-        Some(&data),
-        &["check", spec.to_str().unwrap(), "--set", "eval.every=9"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("eval.every is 9 but the run has 2 steps"),
-        "{}",
-        stderr(&out)
-    );
+    let lab = Lab::with_fake_data(40);
+    let spec = tiny_spec(lab.path(), "plain", "Mlp", "Hinge", 2);
+    lab.ok(&["run", spec.to_str().unwrap()]);
+    lab.cmd(&["sample", "plain", "--checkpoint", "best", "--out", "x.png"])
+        .assert()
+        .code(2)
+        .stderr(contains("use --checkpoint last"));
+    lab.cmd(&["eval", "plain", "--samples", "5"])
+        .assert()
+        .code(2);
+    lab.cmd(&["check", spec.to_str().unwrap(), "--set", "eval.every=9"])
+        .assert()
+        .code(2)
+        .stderr(contains("eval.every is 9 but the run has 2 steps"));
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gan_lab::report::{self, Selection};
+use predicates::str::contains;
 
 use crate::common::*;
 
@@ -39,24 +40,17 @@ fn chromium(profile: &Path, page: &Path, extra: &[&str]) -> (String, String) {
 
 #[test]
 fn report_of_two_tiny_runs_opens_in_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 200);
-    let plain = tiny_spec(dir.path(), "tiny", "Mlp", "NonSaturating", 8);
-    let evil = tiny_spec(dir.path(), "evil", "Dcgan", "Hinge", 8);
+    let lab = Lab::with_fake_data(200);
+    let plain = tiny_spec(lab.path(), "tiny", "Mlp", "NonSaturating", 8);
+    let evil = tiny_spec(lab.path(), "evil", "Dcgan", "Hinge", 8);
     let text = std::fs::read_to_string(&evil).unwrap();
     std::fs::write(&evil, text.replace("\"evil\"", &format!("\"{EVIL}\""))).unwrap();
     for spec in [&plain, &evil] {
-        let out = gan_lab(dir.path(), Some(&data), &["run", spec.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        lab.ok(&["run", spec.to_str().unwrap()]);
     }
 
-    let out_dir = dir.path().join("report");
-    let page = report::render(
-        &dir.path().join("runs/db.sqlite"),
-        &Selection::default(),
-        &out_dir,
-    )
-    .unwrap();
+    let out_dir = lab.path().join("report");
+    let page = report::render(&lab.db(), &Selection::default(), &out_dir).unwrap();
     assert_eq!(page, out_dir.join("index.html"));
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(!html.contains(EVIL), "the run name must be escaped");
@@ -64,8 +58,14 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
     for outside in ["src=\"http", "href=\"http", "@import", "url(http"] {
         assert!(!html.contains(outside), "{outside}");
     }
+    // The runs table as a reader first sees it: newest first, the hostile
+    // name as plain text, and of the parameters only those that differ.
+    let duration = (r"\| (\d+h )?(\d+m )?\d+[sm] \|", "| [duration] |");
+    insta::with_settings!({filters => filters(&[duration])}, {
+        insta::assert_snapshot!("runs_table", table_text(&html, "runs-table"));
+    });
 
-    let profile = dir.path().join("chromium-profile");
+    let profile = lab.path().join("chromium-profile");
     let (dom, log) = chromium(&profile, &page, &["--dump-dom"]);
     for bad in ["Uncaught", "CONSOLE", "console"] {
         assert!(!log.contains(bad), "console output ({bad}): {log}");
@@ -121,17 +121,15 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
 
 #[test]
 fn sweep_report_ranks_configurations_and_shows_variant_panels() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 400);
-    let cache = dir.path().join("cache");
+    let lab = Lab::with_fake_data(400);
     std::fs::write(
-        dir.path().join("base.ron"),
+        lab.path().join("base.ron"),
         "(name: \"cond\", variant: Conditional(arch: Mlp, conditioning: Concat),\n \
          train: (steps: 6, batch_size: 10), samples: (every: 3), checkpoint: (every: 3),\n \
          eval: (every: 3, samples: 100, metrics: [Fid]))\n",
     )
     .unwrap();
-    let sweep = dir.path().join("sweep.ron");
+    let sweep = lab.path().join("sweep.ron");
     std::fs::write(
         &sweep,
         "(name: \"cond-sweep\", base: \"base.ron\",\n \
@@ -139,22 +137,14 @@ fn sweep_report_ranks_configurations_and_shows_variant_panels() {
          score: \"cond_acc\")\n",
     )
     .unwrap();
-    let out = gan_lab_cached(
-        dir.path(),
-        &data,
-        &cache,
-        &["sweep", sweep.to_str().unwrap(), "--jobs", "2"],
-    );
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    assert!(
-        stdout(&out).contains("higher is better"),
-        "{}",
-        stdout(&out)
-    );
+    lab.cmd(&["sweep", sweep.to_str().unwrap(), "--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("higher is better"));
 
-    let out_dir = dir.path().join("report");
+    let out_dir = lab.path().join("report");
     let page = report::render(
-        &dir.path().join("runs/db.sqlite"),
+        &lab.db(),
         &Selection {
             sweep: Some("cond-sweep".into()),
             ..Selection::default()
@@ -162,7 +152,7 @@ fn sweep_report_ranks_configurations_and_shows_variant_panels() {
         &out_dir,
     )
     .unwrap();
-    let profile = dir.path().join("chromium-profile");
+    let profile = lab.path().join("chromium-profile");
     let (dom, log) = chromium(&profile, &page, &["--dump-dom"]);
     for bad in ["Uncaught", "CONSOLE", "console"] {
         assert!(!log.contains(bad), "console output ({bad}): {log}");
@@ -252,8 +242,8 @@ fn hostile_names_write_only_under_reports() {
         "~",
         "a\nb",
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("runs/db.sqlite");
+    let lab = Lab::without_data();
+    let db = lab.db();
     let tracker = Tracker::open(&db).unwrap();
     for (i, name) in HOSTILE.iter().enumerate() {
         tracker
@@ -278,7 +268,7 @@ fn hostile_names_write_only_under_reports() {
     let existed = absolute.exists();
 
     // As `gan-lab report` run in `work` without `--out`.
-    let work = dir.path().join("work");
+    let work = lab.path().join("work");
     let mut written = Vec::new();
     for name in HOSTILE {
         for selection in [
@@ -302,7 +292,7 @@ fn hostile_names_write_only_under_reports() {
     written.dedup();
     assert_eq!(written.len(), HOSTILE.len(), "one folder per name");
     assert_eq!(files_under(&work), written);
-    let db_files = files_under(&dir.path().join("runs"));
+    let db_files = files_under(&lab.path().join("runs"));
     assert!(
         db_files.iter().all(|f| f.starts_with("db.sqlite")),
         "{db_files:?}"
@@ -317,19 +307,15 @@ fn hostile_names_write_only_under_reports() {
     // Through the binary: a hostile name that matches nothing is exit 2 and
     // writes nothing.
     for flag in ["--experiment", "--sweep"] {
-        let out = Command::new(BIN)
+        lab.cmd(&["report", flag, "../../nothing-here"])
             .current_dir(&work)
-            .env_remove("GAN_LAB_DB")
-            .args(["--db", db.to_str().unwrap(), "--quiet", "report", flag])
-            .arg("../../nothing-here")
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert!(stderr(&out).contains("no runs match"), "{}", stderr(&out));
+            .assert()
+            .code(2)
+            .stderr(contains("no runs match"));
     }
     assert_eq!(files_under(&work), written);
     assert_eq!(
-        files_under(dir.path()).len(),
+        files_under(lab.path()).len(),
         written.len() + db_files.len()
     );
 }

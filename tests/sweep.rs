@@ -3,11 +3,14 @@
 //! is finished by the next invocation, failed runs wait for --retry-failed.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use gan_lab::tracker::{RunFilter, RunRecord, RunStatus, Tracker};
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::common::*;
 
 const STEPS: u64 = 200;
 /// What every training step records (vanilla variant, with img_per_s).
@@ -72,22 +75,13 @@ fn assert_every_point(db: &Path, run: &RunRecord) {
 
 #[test]
 fn a_sweep_runs_in_parallel_skips_what_is_done_and_finishes_after_a_kill() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 400);
-    let cache = dir.path().join("cache");
-    let sweep = sweep_files(dir.path());
-    let db = dir.path().join("runs/db.sqlite");
+    let lab = Lab::with_fake_data(400);
+    let sweep = sweep_files(lab.path());
+    let db = lab.db();
     let sweep_arg = sweep.to_str().unwrap();
 
     // A plan first: four runs, nothing recorded.
-    let out = gan_lab_cached(
-        dir.path(),
-        &data,
-        &cache,
-        &["sweep", sweep_arg, "--dry-run"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    let text = lab.ok(&["sweep", sweep_arg, "--dry-run"]);
     assert!(
         text.contains("4 runs (2 configurations x 2 seeds)"),
         "{text}"
@@ -97,13 +91,8 @@ fn a_sweep_runs_in_parallel_skips_what_is_done_and_finishes_after_a_kill() {
 
     // Start it with three processes at once, and kill everything once a run
     // is under way: the sweep and its children die without a word.
-    let mut parent = Command::new(BIN)
-        .args(["--db", db.to_str().unwrap(), "--quiet", "--data-dir"])
-        .arg(&data)
-        .arg("--cache-dir")
-        .arg(&cache)
-        .args(["sweep", sweep_arg, "--jobs", "3"])
-        .env_remove("GAN_LAB_DB")
+    let mut parent = lab
+        .process(&["sweep", sweep_arg, "--jobs", "3"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -145,14 +134,7 @@ fn a_sweep_runs_in_parallel_skips_what_is_done_and_finishes_after_a_kill() {
     assert!(after_kill.iter().any(|r| r.status == RunStatus::Running));
 
     // The next invocation resumes the dead runs and trains the rest.
-    let out = gan_lab_cached(
-        dir.path(),
-        &data,
-        &cache,
-        &["sweep", sweep_arg, "--jobs", "3"],
-    );
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    let text = stdout(&out);
+    let text = lab.ok(&["sweep", sweep_arg, "--jobs", "3"]);
     assert!(text.contains("to resume"), "{text}");
     assert!(text.contains("best configuration: train.lr_d="), "{text}");
     let runs = sweep_runs(&db);
@@ -170,10 +152,10 @@ fn a_sweep_runs_in_parallel_skips_what_is_done_and_finishes_after_a_kill() {
     assert_eq!(seeds, vec![1, 1, 2, 2]);
 
     // Once more: nothing to do, nothing changes.
-    let out = gan_lab_cached(dir.path(), &data, &cache, &["sweep", sweep_arg]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("4 done"), "{}", stdout(&out));
-    assert!(!stdout(&out).contains("training"), "{}", stdout(&out));
+    lab.cmd(&["sweep", sweep_arg])
+        .assert()
+        .success()
+        .stdout(contains("4 done").and(contains("training").not()));
     assert_eq!(sweep_runs(&db), runs);
 
     // A failed run waits for --retry-failed, which starts it afresh.
@@ -181,17 +163,12 @@ fn a_sweep_runs_in_parallel_skips_what_is_done_and_finishes_after_a_kill() {
     tracker
         .set_status(&failed.id, RunStatus::Failed, Some("test"))
         .unwrap();
-    let out = gan_lab_cached(dir.path(), &data, &cache, &["sweep", sweep_arg]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("1 failed"), "{}", stdout(&out));
+    lab.cmd(&["sweep", sweep_arg])
+        .assert()
+        .code(1)
+        .stdout(contains("1 failed"));
     assert_eq!(sweep_runs(&db).len(), 4);
-    let out = gan_lab_cached(
-        dir.path(),
-        &data,
-        &cache,
-        &["sweep", sweep_arg, "--retry-failed"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    lab.ok(&["sweep", sweep_arg, "--retry-failed"]);
     let runs = sweep_runs(&db);
     assert_eq!(runs.len(), 5);
     let retried = runs
@@ -204,32 +181,23 @@ fn a_sweep_runs_in_parallel_skips_what_is_done_and_finishes_after_a_kill() {
 
 #[test]
 fn sweep_errors_name_the_place() {
-    let dir = tempfile::tempdir().unwrap();
-    sweep_files(dir.path());
-    let bad = dir.path().join("bad.ron");
+    let lab = Lab::without_data();
+    sweep_files(lab.path());
+    let bad = lab.path().join("bad.ron");
     std::fs::write(
         &bad,
         "(name: \"lr\", base: \"base.ron\",\n grid: {\"train.lr_dd\": [1e-4]},\n score: \"fid\")\n",
     )
     .unwrap();
-    let out = gan_lab(
-        dir.path(),
-        None,
-        &["sweep", bad.to_str().unwrap(), "--dry-run"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(err.contains("bad.ron:2:9: grid \"train.lr_dd\""), "{err}");
-    assert!(err.contains("has no field `lr_dd`"), "{err}");
+    lab.cmd(&["sweep", bad.to_str().unwrap(), "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("bad.ron:2:9: grid \"train.lr_dd\"").and(contains("has no field `lr_dd`")),
+        );
 
-    let out = gan_lab(
-        dir.path(),
-        None,
-        &["run", bad.to_str().unwrap(), "--sweep", "nope"],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "a sweep file is not an experiment"
-    );
+    // A sweep file is not an experiment.
+    lab.cmd(&["run", bad.to_str().unwrap(), "--sweep", "nope"])
+        .assert()
+        .code(2);
 }

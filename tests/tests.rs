@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod conditional;
 mod evaluation;
+mod listing;
 mod reliability;
 mod report;
 mod sweep;

@@ -2,7 +2,6 @@
 //! the library, determinism, interrupt and resume, every loss, and a short
 //! run on the real Fashion-MNIST.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -11,14 +10,16 @@ use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
 use gan_lab::runner::Outcome;
 use gan_lab::tracker::{RunStatus, Tracker};
+use predicates::prelude::*;
+use predicates::str::contains;
 
 use crate::common::*;
 
-fn context(dir: &Path, data: &Path, stop: bool) -> Context {
+fn context(lab: &Lab, stop: bool) -> Context {
     Context {
-        db: dir.join("runs/db.sqlite"),
-        data_dir: Some(data.to_path_buf()),
-        cache: dir.join("cache"),
+        db: lab.db(),
+        data_dir: Some(lab.data().to_path_buf()),
+        cache: lab.cache(),
         device: DeviceChoice::Flex,
         progress: false,
         stop: Arc::new(AtomicBool::new(stop)),
@@ -36,17 +37,11 @@ fn series(tracker: &Tracker, run: &str, key: &str) -> Vec<(u64, f64)> {
 
 #[test]
 fn tiny_run_is_tracked_end_to_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 200);
-    let spec = tiny_spec(dir.path(), "tiny", "Dcgan", "NonSaturating", 6);
-    let out = gan_lab(
-        dir.path(),
-        Some(&data),
-        &["run", spec.to_str().unwrap(), "--set", "train.lr_d=1e-3"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    let lab = Lab::with_fake_data(200);
+    let spec = tiny_spec(lab.path(), "tiny", "Dcgan", "NonSaturating", 6);
+    lab.ok(&["run", spec.to_str().unwrap(), "--set", "train.lr_d=1e-3"]);
 
-    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let tracker = lab.tracker();
     let run = tracker.run("tiny").unwrap();
     assert_eq!(run.status, RunStatus::Finished);
     assert_eq!((run.steps_done, run.total_steps), (6, 6));
@@ -98,42 +93,38 @@ fn tiny_run_is_tracked_end_to_end() {
         "{paths:?}"
     );
     assert!(paths.contains(&"checkpoints/last"), "{paths:?}");
-    let run_dir = dir.path().join("runs").join(&run.run_dir);
+    let run_dir = lab.path().join("runs").join(&run.run_dir);
     assert!(run_dir.join("samples/step-000006.png").is_file());
     assert!(run_dir.join("checkpoints/last/generator.bpk").is_file());
 
-    let list = stdout(&gan_lab(dir.path(), None, &["list"]));
-    assert!(
-        list.contains(&run.id) && list.contains("finished") && list.contains("6/6"),
-        "{list}"
+    lab.cmd(&["list"]).assert().success().stdout(
+        contains(run.id.as_str())
+            .and(contains("finished"))
+            .and(contains("6/6")),
     );
-    let show = stdout(&gan_lab(dir.path(), None, &["show", &run.id[..6]]));
-    for needle in [
-        "status: finished",
-        "loss_g",
-        "train.batch_size = 8",
-        "samples/step-000006.png",
-        "spec hash",
-    ] {
-        assert!(show.contains(needle), "{needle} missing in:\n{show}");
-    }
+    lab.cmd(&["show", &run.id[..6]]).assert().success().stdout(
+        contains("status: finished")
+            .and(contains("loss_g"))
+            .and(contains("train.batch_size = 8"))
+            .and(contains("samples/step-000006.png"))
+            .and(contains("spec hash")),
+    );
 }
 
 #[test]
 fn same_seed_same_losses_and_resume_continues_exactly() {
     let _turn = in_process_training();
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 120);
-    let spec = tiny_spec(dir.path(), "det", "Mlp", "NonSaturating", 4);
+    let lab = Lab::with_fake_data(120);
+    let spec = tiny_spec(lab.path(), "det", "Mlp", "NonSaturating", 4);
 
-    let a = run::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
-    let b = run::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
+    let a = run::run(&context(&lab, false), &spec, &[], None).unwrap();
+    let b = run::run(&context(&lab, false), &spec, &[], None).unwrap();
     assert_eq!(a.outcome, Outcome::Finished { steps: 4 });
     // Stop requested before the first step: the run stops after step 1 with a checkpoint.
-    let c = run::run(&context(dir.path(), &data, true), &spec, &[], None).unwrap();
+    let c = run::run(&context(&lab, true), &spec, &[], None).unwrap();
     assert_eq!(c.outcome, Outcome::Interrupted { step: 1 });
 
-    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let tracker = lab.tracker();
     let interrupted = tracker.run(&c.run_id).unwrap();
     assert_eq!(interrupted.status, RunStatus::Interrupted);
     assert!(
@@ -144,7 +135,7 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
     );
     assert!(c.run_dir.join("checkpoints/last/state.json").is_file());
 
-    let resumed = run::resume(&context(dir.path(), &data, false), &c.run_id).unwrap();
+    let resumed = run::resume(&context(&lab, false), &c.run_id).unwrap();
     assert_eq!(resumed.outcome, Outcome::Finished { steps: 4 });
     assert_eq!(tracker.run(&c.run_id).unwrap().status, RunStatus::Finished);
 
@@ -165,7 +156,7 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
         "resume continues as if never stopped"
     );
 
-    let again = run::resume(&context(dir.path(), &data, false), &c.run_id).unwrap_err();
+    let again = run::resume(&context(&lab, false), &c.run_id).unwrap_err();
     assert!(again.to_string().contains("already finished"), "{again}");
     assert_eq!(again.exit_code(), 2);
 }
@@ -173,8 +164,7 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
 #[test]
 fn every_loss_and_architecture_trains() {
     let _turn = in_process_training();
-    let dir = tempfile::tempdir().unwrap();
-    let data = fake_data(dir.path(), 80);
+    let lab = Lab::with_fake_data(80);
     for arch in ["Mlp", "Dcgan"] {
         for loss in [
             "Minimax",
@@ -184,17 +174,16 @@ fn every_loss_and_architecture_trains() {
             "Hinge",
         ] {
             let name = format!("{arch}-{loss}");
-            let spec = tiny_spec(dir.path(), &name, arch, loss, 2);
+            let spec = tiny_spec(lab.path(), &name, arch, loss, 2);
             let overrides = vec![
                 "variant.d_steps=2".to_string(),
                 "variant.g_steps=2".to_string(),
             ];
-            let report =
-                run::run(&context(dir.path(), &data, false), &spec, &overrides, None).unwrap();
+            let report = run::run(&context(&lab, false), &spec, &overrides, None).unwrap();
             assert_eq!(report.outcome, Outcome::Finished { steps: 2 }, "{name}");
         }
     }
-    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    let tracker = lab.tracker();
     let wgan = tracker.run("Dcgan-WganGp").unwrap();
     let penalty = series(&tracker, &wgan.id, "gradient_penalty");
     assert_eq!(penalty.len(), 2);
@@ -208,27 +197,19 @@ fn every_loss_and_architecture_trains() {
 /// downloaded into the cache where the machine is online).
 #[test]
 fn short_run_on_real_fashion_mnist() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = gan_lab::data::locate(None).expect(
-        "this test needs Fashion-MNIST: set GAN_LAB_DATA (CI points it at ../shared/data/fashion-mnist)",
-    );
+    let lab = Lab::with_real_data();
     let spec = format!("{}/experiments/vanilla.ron", env!("CARGO_MANIFEST_DIR"));
-    let out = gan_lab(
-        dir.path(),
-        Some(&data),
-        &[
-            "run",
-            &spec,
-            "--set",
-            "train.steps=40",
-            "--set",
-            "samples.every=20",
-            "--set",
-            "checkpoint.every=20",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
+    lab.ok(&[
+        "run",
+        &spec,
+        "--set",
+        "train.steps=40",
+        "--set",
+        "samples.every=20",
+        "--set",
+        "checkpoint.every=20",
+    ]);
+    let tracker = lab.tracker();
     let run = tracker.run("vanilla-mlp").unwrap();
     assert_eq!((run.status, run.steps_done), (RunStatus::Finished, 40));
     // Learning is under way: D separates real from fake better than chance.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::layout::run_folder;
+use crate::table::{format_time, printable, table};
 use crate::tracker::{self, RunFilter, Tracker, status_label, status_with_reason};
 
 /// `gan-lab list`: one line per run.
@@ -89,13 +90,13 @@ pub fn show(db: &Path, run_ref: &str) -> Result<String> {
         ),
     ];
     for (k, v) in fields {
-        out += &format!("{k:>11}: {v}\n");
+        out += &format!("{k:>11}: {}\n", printable(&v));
     }
     let tags = tracker.tags(&run.id)?;
     if !tags.is_empty() {
         out += "\nTags\n";
         for (k, v) in tags {
-            out += &format!("  {k} = {v}\n");
+            out += &format!("  {} = {}\n", printable(&k), printable(&v));
         }
     }
     out += "\nParameters\n";
@@ -132,43 +133,4 @@ pub fn show(db: &Path, run_ref: &str) -> Result<String> {
         out += &format!("  {line}\n");
     }
     Ok(out)
-}
-
-pub(crate) fn table(rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out += cells.join("  ").trim_end();
-        out.push('\n');
-    }
-    out
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.
-pub fn format_time(unix: f64) -> String {
-    let secs = unix as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }

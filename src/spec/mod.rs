@@ -567,6 +567,16 @@ impl Spec {
     }
 }
 
+/// A number as the spec wrote it: an `f32` field (Adam's betas) widened to
+/// `f64` by serde_json prints as its shortest `f32` form, `0.999` rather
+/// than `0.9990000128746033`.
+fn number(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(v) if n.is_f64() && f64::from(v as f32) == v => (v as f32).to_string(),
+        _ => n.to_string(),
+    }
+}
+
 fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     match value {
         Value::Object(map) => {
@@ -583,6 +593,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         }
         Value::String(s) => out.push((prefix.trim_end_matches('.').to_string(), s.clone())),
         Value::Null => out.push((prefix.trim_end_matches('.').to_string(), "None".into())),
+        Value::Number(n) => out.push((prefix.trim_end_matches('.').to_string(), number(n))),
         other => out.push((prefix.trim_end_matches('.').to_string(), other.to_string())),
     }
 }
@@ -756,6 +767,9 @@ mod tests {
         assert_eq!(get("variant.arch").as_deref(), Some("Dcgan"));
         assert_eq!(get("train.batch_size").as_deref(), Some("8"));
         assert_eq!(get("data.limit").as_deref(), Some("None"));
+        // f32 settings read as written, not widened to f64.
+        assert_eq!(get("train.beta2").as_deref(), Some("0.999"));
+        assert_eq!(get("train.lr_g").as_deref(), Some("0.0002"));
     }
 
     fn set_on(spec: &Spec, src: &Source, args: &[&str]) -> Result<Spec> {

@@ -69,6 +69,11 @@ impl Tracker {
                     "DELETE FROM metrics WHERE run_id = ?1 AND step > ?2",
                     params![run, step],
                 )?;
+                // The steps past `step` are undone: the run has done `step` of them.
+                tx.execute(
+                    "UPDATE runs SET steps_done = min(steps_done, ?2) WHERE id = ?1",
+                    params![run, step],
+                )?;
                 tx.execute(
                     "DELETE FROM latest_metrics WHERE run_id = ?1 AND step > ?2",
                     params![run, step],

@@ -440,9 +440,12 @@ mod tests {
         assert_eq!(t.run("ffff").unwrap().id, c);
         assert_eq!(t.run("alpha").unwrap().id, a);
 
-        // Too short a prefix matches nothing.
+        // Too short a prefix matches nothing, and says why.
         let err = t.run("abc").unwrap_err();
-        assert!(matches!(err, TrackerError::RunNotFound { .. }), "{err:?}");
+        assert!(
+            matches!(err, TrackerError::PrefixTooShort { .. }),
+            "{err:?}"
+        );
         assert!(err.is_user_error());
         assert!(err.to_string().contains("gan-lab list"), "{err}");
 
@@ -468,7 +471,6 @@ mod tests {
             t.run("abc%").unwrap_err(),
             TrackerError::RunNotFound { .. }
         ));
-        // Too short to be a prefix: says so.
         let short = t.run("0").unwrap_err();
         assert!(
             short.to_string().contains("at least 4 characters") && short.is_user_error(),
