@@ -99,8 +99,14 @@ fn missing_files_and_devices_are_input_errors() {
 
 #[test]
 fn unknown_run_is_an_input_error() {
-    Lab::without_data()
-        .cmd(&["show", "nosuchrun"])
+    let lab = Lab::without_data();
+    // No database yet: it says so and how one is made.
+    lab.cmd(&["show", "nosuchrun"])
+        .assert()
+        .code(2)
+        .stderr(contains("no runs are recorded").and(contains("gan-lab run")));
+    lab.tracker();
+    lab.cmd(&["show", "nosuchrun"])
         .assert()
         .code(2)
         .stderr(contains("gan-lab list"));

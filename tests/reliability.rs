@@ -880,9 +880,61 @@ fn list_and_show_print_any_stored_name() {
     ] {
         let out = gan_lab(dir.path(), None, &args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        // `list` cuts long cells to stay a table; `show` prints it whole.
+        let shown = match args[0] {
+            "list" => format!("{}…", "y".repeat(gan_lab::table::MAX_CELL - 1)),
+            _ => "y".repeat(65_536),
+        };
         assert!(
-            stdout(&out).contains(&"y".repeat(65_536)) || args[0] == "report",
+            stdout(&out).contains(&shown) || args[0] == "report",
             "{args:?}"
         );
     }
+}
+
+/// Ctrl-C while the evaluator trains (minutes on first use) stops it within
+/// a batch: exit 130, nothing cached. Before, the signal waited for the end.
+#[test]
+fn ctrl_c_stops_evaluator_training() {
+    let data = gan_lab::data::locate(None).expect(
+        "this test needs Fashion-MNIST: set GAN_LAB_DATA to the folder with its four files",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let mut child = spawn(
+        &dir.path().join("runs/db.sqlite"),
+        &data,
+        &["--cache-dir", cache.to_str().unwrap(), "evaluator", "train"],
+    );
+    // Loading 60,000 images takes a second or two; training takes minutes.
+    std::thread::sleep(Duration::from_secs(4));
+    signal(&child, libc::SIGINT);
+    let (status, _, err) = wait_within(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("stopped while training the evaluator"),
+        "{err}"
+    );
+    let cached: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.ends_with("info.json"))
+        .collect();
+    assert!(cached.is_empty(), "{cached:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
 }

@@ -81,7 +81,7 @@ pub enum ReportError {
     Chart { metric: String, message: String },
     #[error("rendering the report page")]
     Template(#[source] minijinja::Error),
-    #[error("cannot write the report to {}", path.display())]
+    #[error("cannot write the report to {}; choose a writable folder with --out DIR", path.display())]
     Write {
         path: PathBuf,
         #[source]
@@ -96,7 +96,8 @@ impl ReportError {
             Self::NoDatabase(_)
             | Self::NoRuns(_)
             | Self::OutName { .. }
-            | Self::UnsafePath { .. } => true,
+            | Self::UnsafePath { .. }
+            | Self::Write { .. } => true,
             Self::Tracker(e) => e.is_user_error(),
             _ => false,
         }

@@ -572,7 +572,15 @@ impl Spec {
 /// than `0.9990000128746033`.
 fn number(n: &serde_json::Number) -> String {
     match n.as_f64() {
-        Some(v) if n.is_f64() && f64::from(v as f32) == v => (v as f32).to_string(),
+        Some(v) if n.is_f64() && f64::from(v as f32) == v => {
+            let short = (v as f32).to_string();
+            // Keep a float looking like one (`10.0`, not `10`), as serde_json writes it.
+            if short.contains(['.', 'e', 'i', 'N']) {
+                short
+            } else {
+                short + ".0"
+            }
+        }
         _ => n.to_string(),
     }
 }
