@@ -76,7 +76,15 @@ pub fn run(
     }
     tracker.set_tag(&run_id, "data_dir", &data_dir.display().to_string())?;
     let run = tracker.run(&run_id)?;
-    train(ctx, &tracker, &run, &spec, variant, loader, device, false)
+    let prepared = Prepared {
+        run,
+        spec,
+        variant,
+        loader,
+        device,
+        resuming: false,
+    };
+    train(ctx, &tracker, prepared)
 }
 
 /// `gan-lab resume`: continues a run from its last checkpoint.
@@ -97,7 +105,15 @@ pub fn resume(ctx: &Context, run_ref: &str) -> Result<RunReport> {
     let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
     // Refuses a run whose trainer is alive; takes over a lost or stopped one.
     tracker.claim(&run.id, std::process::id(), &crate::tracker::this_host())?;
-    train(ctx, &tracker, &run, &spec, variant, loader, device, true)
+    let prepared = Prepared {
+        run,
+        spec,
+        variant,
+        loader,
+        device,
+        resuming: true,
+    };
+    train(ctx, &tracker, prepared)
 }
 
 fn build_loader(spec: &Spec, data_dir: &Path, variant: &dyn Variant) -> Result<Loader> {
@@ -124,20 +140,24 @@ fn build_loader(spec: &Spec, data_dir: &Path, variant: &dyn Variant) -> Result<L
     )?)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train(
-    ctx: &Context,
-    tracker: &Tracker,
-    run: &RunRecord,
-    spec: &Spec,
+/// A run ready to train: recorded (and claimed), its variant built and its data loaded.
+struct Prepared {
+    run: RunRecord,
+    spec: Spec,
     variant: Box<dyn Variant>,
     loader: Loader,
     device: Device,
+    /// Continue from the last checkpoint.
     resuming: bool,
-) -> Result<RunReport> {
+}
+
+/// Trains a prepared run with a heartbeat; a run that ends in an error
+/// before the runner recorded its end is marked failed (or interrupted).
+fn train(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result<RunReport> {
+    let run = prepared.run.clone();
     let _heartbeat = Heartbeat::start(&ctx.db, &run.id)?;
     let _active = ActiveRun::register(&ctx.db, &run.id);
-    let result = train_claimed(ctx, tracker, run, spec, variant, loader, device, resuming);
+    let result = train_claimed(ctx, tracker, prepared);
     if let Err(e) = &result {
         let (status, reason) = if ctx.stop.load(Ordering::SeqCst) {
             (
@@ -157,17 +177,16 @@ fn train(
 }
 
 /// [`train`] once the run is this process's: the sinks, the judge and the runner.
-#[allow(clippy::too_many_arguments)]
-fn train_claimed(
-    ctx: &Context,
-    tracker: &Tracker,
-    run: &RunRecord,
-    spec: &Spec,
-    variant: Box<dyn Variant>,
-    loader: Loader,
-    device: Device,
-    resuming: bool,
-) -> Result<RunReport> {
+fn train_claimed(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result<RunReport> {
+    let Prepared {
+        run,
+        spec,
+        variant,
+        loader,
+        device,
+        resuming,
+    } = prepared;
+    let (run, spec) = (&run, &spec);
     let layout = RunLayout::of(&ctx.db, run)?;
     let run_dir = layout.root.clone();
     std::fs::create_dir_all(&run_dir).map_err(|source| AppError::Io {
