@@ -11,3 +11,4 @@ pub mod report;
 pub mod run;
 pub mod sample;
 pub mod sweep;
+pub mod translate;

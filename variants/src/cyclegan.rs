@@ -107,12 +107,42 @@ use Section::{DiscriminatorAccuracy, Evaluation, Losses, Other, VariantScores};
 const CYCLE_METRICS: &[MetricInfo] = &[
     MetricInfo::new("loss_d_a", "discriminator loss, domain A", Neither, Losses),
     MetricInfo::new("loss_d_b", "discriminator loss, domain B", Neither, Losses),
-    MetricInfo::new("loss_g_a2b", "adversarial loss of G (A to B)", Neither, Losses),
-    MetricInfo::new("loss_g_b2a", "adversarial loss of F (B to A)", Neither, Losses),
-    MetricInfo::new("loss_cycle_a", "cycle loss |F(G(a)) - a|, weighted", Lower, Losses),
-    MetricInfo::new("loss_cycle_b", "cycle loss |G(F(b)) - b|, weighted", Lower, Losses),
-    MetricInfo::new("loss_idt_a", "identity loss |G(b) - b|, weighted", Lower, Losses),
-    MetricInfo::new("loss_idt_b", "identity loss |F(a) - a|, weighted", Lower, Losses),
+    MetricInfo::new(
+        "loss_g_a2b",
+        "adversarial loss of G (A to B)",
+        Neither,
+        Losses,
+    ),
+    MetricInfo::new(
+        "loss_g_b2a",
+        "adversarial loss of F (B to A)",
+        Neither,
+        Losses,
+    ),
+    MetricInfo::new(
+        "loss_cycle_a",
+        "cycle loss |F(G(a)) - a|, weighted",
+        Lower,
+        Losses,
+    ),
+    MetricInfo::new(
+        "loss_cycle_b",
+        "cycle loss |G(F(b)) - b|, weighted",
+        Lower,
+        Losses,
+    ),
+    MetricInfo::new(
+        "loss_idt_a",
+        "identity loss |G(b) - b|, weighted",
+        Lower,
+        Losses,
+    ),
+    MetricInfo::new(
+        "loss_idt_b",
+        "identity loss |F(a) - a|, weighted",
+        Lower,
+        Losses,
+    ),
     MetricInfo::new("lr", "generator learning rate", Neither, Other),
     MetricInfo::new(
         "acc_real_a",
@@ -216,7 +246,9 @@ impl VariantConfig for CycleGanConfig {
             if domain.is_empty() {
                 bad(
                     field,
-                    format!("{field} is empty; list one or more classes 0 to 9, e.g. [7] (sneakers)"),
+                    format!(
+                        "{field} is empty; list one or more classes 0 to 9, e.g. [7] (sneakers)"
+                    ),
                 );
             }
             if let Some(c) = domain.iter().find(|&&c| c > 9) {
@@ -262,7 +294,9 @@ impl VariantConfig for CycleGanConfig {
             if !(value.is_finite() && value >= 0.0) {
                 bad(
                     field,
-                    format!("{field} is {value}; use a non-negative number (10 and 0.5 are the reference)"),
+                    format!(
+                        "{field} is {value}; use a non-negative number (10 and 0.5 are the reference)"
+                    ),
                 );
             }
         }
@@ -359,10 +393,15 @@ impl VariantConfig for CycleGanConfig {
                     "B to A".into(),
                     "real A".into(),
                 ],
-                values: ["translation_acc_a2b", "real_acc_b", "translation_acc_b2a", "real_acc_a"]
-                    .iter()
-                    .map(|k| v(k).unwrap_or(0.0))
-                    .collect(),
+                values: [
+                    "translation_acc_a2b",
+                    "real_acc_b",
+                    "translation_acc_b2a",
+                    "real_acc_a",
+                ]
+                .iter()
+                .map(|k| v(k).unwrap_or(0.0))
+                .collect(),
                 max: Some(1.0),
             }),
             table: evaluated.then(|| PanelTable {
@@ -398,9 +437,7 @@ impl VariantConfig for CycleGanConfig {
     }
 }
 
-const GRID_ROWS: [&str; 6] = [
-    "real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))",
-];
+const GRID_ROWS: [&str; 6] = ["real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))"];
 
 fn norm_layer(norm: Norm, channels: usize, device: &Device) -> Option<InstanceNorm> {
     (norm == Norm::Instance).then(|| {
@@ -417,13 +454,7 @@ fn normed(x: Tensor<4>, norm: &Option<InstanceNorm>) -> Tensor<4> {
     }
 }
 
-fn conv(
-    channels: [usize; 2],
-    kernel: usize,
-    stride: usize,
-    pad: usize,
-    device: &Device,
-) -> Conv2d {
+fn conv(channels: [usize; 2], kernel: usize, stride: usize, pad: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new(channels, [kernel, kernel])
         .with_stride([stride, stride])
         .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
@@ -840,10 +871,8 @@ impl Variant for CycleGan {
         let loss_g_b2a = mse(self.d.a.forward(fake_a.clone()), 1.0);
         let loss_cycle_a = l1(self.g.b2a.forward(fake_b.clone()), real_a.clone()) * lambda;
         let loss_cycle_b = l1(self.g.a2b.forward(fake_a.clone()), real_b.clone()) * lambda;
-        let mut loss_g = loss_g_a2b.clone()
-            + loss_g_b2a.clone()
-            + loss_cycle_a.clone()
-            + loss_cycle_b.clone();
+        let mut loss_g =
+            loss_g_a2b.clone() + loss_g_b2a.clone() + loss_cycle_a.clone() + loss_cycle_b.clone();
         let mut idt = Vec::new();
         if lambda_idt > 0.0 {
             let loss_idt_a = l1(self.g.a2b.forward(real_b.clone()), real_b.clone()) * lambda_idt;
@@ -894,14 +923,8 @@ impl Variant for CycleGan {
             ("loss_g_b2a", loss_g_b2a),
             ("loss_cycle_a", loss_cycle_a),
             ("loss_cycle_b", loss_cycle_b),
-            (
-                "acc_real",
-                (acc_real_a.clone() + acc_real_b.clone()) * 0.5,
-            ),
-            (
-                "acc_fake",
-                (acc_fake_a.clone() + acc_fake_b.clone()) * 0.5,
-            ),
+            ("acc_real", (acc_real_a.clone() + acc_real_b.clone()) * 0.5),
+            ("acc_fake", (acc_fake_a.clone() + acc_fake_b.clone()) * 0.5),
             ("acc_real_a", acc_real_a),
             ("acc_fake_a", acc_fake_a),
             ("acc_real_b", acc_real_b),
@@ -1130,7 +1153,10 @@ mod tests {
         let x = Tensor::<4>::zeros([3, 1, 28, 28], &device);
         let g = ResnetGenerator::new(&cfg, &device);
         assert_eq!(g.forward(x.clone()).dims(), [3, 1, 28, 28]);
-        assert_eq!(PatchDiscriminator::new(&cfg, &device).forward(x).dims(), [3, 25]);
+        assert_eq!(
+            PatchDiscriminator::new(&cfg, &device).forward(x).dims(),
+            [3, 25]
+        );
     }
 
     #[test]
@@ -1143,8 +1169,18 @@ mod tests {
             first = v.train_step(&batch(step, &device));
         }
         for key in [
-            "loss_d", "loss_g", "loss_d_a", "loss_d_b", "loss_g_a2b", "loss_g_b2a",
-            "loss_cycle_a", "loss_cycle_b", "loss_idt_a", "loss_idt_b", "lr", "acc_real_a",
+            "loss_d",
+            "loss_g",
+            "loss_d_a",
+            "loss_d_b",
+            "loss_g_a2b",
+            "loss_g_b2a",
+            "loss_cycle_a",
+            "loss_cycle_b",
+            "loss_idt_a",
+            "loss_idt_b",
+            "lr",
+            "acc_real_a",
             "acc_fake_b",
         ] {
             let value = metric::find(&first, key).unwrap_or_else(|| panic!("{key} missing"));
