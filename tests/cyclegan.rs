@@ -51,7 +51,7 @@ fn a_cyclegan_trains_is_scored_and_translates() {
         "--set",
         "eval.every=2",
         "--set",
-        "eval.samples=20",
+        "eval.samples=100",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
 

@@ -681,15 +681,17 @@ fn to_8bit(v: f32) -> f32 {
     ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() / 127.5 - 1.0
 }
 
-/// The learning-rate factor at `step` (1-based) of `total`: 1 until
-/// `from * total`, then falling linearly to `1 / (decay steps)` at the last step.
+/// The learning-rate factor at `step` (1-based) of `total`: 1 up to
+/// `from * total`, then falling linearly over the `n` remaining steps to
+/// `1 / (n + 1)` at the last one, as the reference's linear policy does per epoch.
 pub fn lr_factor(step: u64, total: u64, from: Option<f64>) -> f64 {
     let Some(from) = from else { return 1.0 };
     let start = (from * total as f64).floor() as u64;
-    if step <= start || total <= start {
+    if step <= start {
         return 1.0;
     }
-    ((total + 1 - step.min(total)) as f64 / (total - start) as f64).clamp(0.0, 1.0)
+    let decay_steps = total.saturating_sub(start) as f64;
+    (1.0 - (step - start) as f64 / (decay_steps + 1.0)).clamp(0.0, 1.0)
 }
 
 fn write_floats(dir: &Path, name: &str, values: &[f32]) -> Result<()> {
@@ -1102,14 +1104,16 @@ mod tests {
 
     #[test]
     fn the_learning_rate_decays_linearly_to_zero() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert_eq!(lr_factor(1, 100, Some(0.5)), 1.0);
         assert_eq!(lr_factor(50, 100, Some(0.5)), 1.0);
-        assert_eq!(lr_factor(51, 100, Some(0.5)), 1.0);
-        assert_eq!(lr_factor(76, 100, Some(0.5)), 0.5);
-        assert_eq!(lr_factor(100, 100, Some(0.5)), 0.02);
+        assert!(close(lr_factor(51, 100, Some(0.5)), 50.0 / 51.0));
+        assert!(close(lr_factor(76, 100, Some(0.5)), 25.0 / 51.0));
+        assert!(close(lr_factor(100, 100, Some(0.5)), 1.0 / 51.0));
         assert_eq!(lr_factor(100, 100, None), 1.0);
-        assert_eq!(lr_factor(1, 4, Some(0.0)), 1.0);
-        assert_eq!(lr_factor(4, 4, Some(0.0)), 0.25);
+        assert!(close(lr_factor(1, 4, Some(0.0)), 0.8));
+        assert!(close(lr_factor(4, 4, Some(0.0)), 0.2));
+        assert_eq!(lr_factor(4, 4, Some(1.0)), 1.0);
     }
 
     #[test]
