@@ -84,8 +84,8 @@ impl Default for CycleGanConfig {
             domain_a: vec![7],
             domain_b: vec![9],
             generator: CycleGenerator::Resnet { blocks: 4 },
-            ngf: 32,
-            ndf: 64,
+            ngf: 16,
+            ndf: 32,
             norm: Norm::Instance,
             lambda_cycle: 10.0,
             lambda_identity: 0.5,
@@ -325,7 +325,7 @@ impl VariantConfig for CycleGanConfig {
     fn describe(&self) -> String {
         let CycleGenerator::Resnet { blocks } = self.generator;
         format!(
-            "cyclegan {} <-> {} / resnet {blocks} blocks",
+            "{} <-> {} / resnet {blocks} blocks",
             class_list(&self.domain_a),
             class_list(&self.domain_b)
         )
