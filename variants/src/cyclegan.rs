@@ -1212,4 +1212,31 @@ mod tests {
         assert_eq!(v.translate(&x, Direction::BToA).len(), x.len());
         assert_eq!(v.domains(), (vec![7], vec![9]));
     }
+
+    #[test]
+    fn the_panel_sets_each_direction_against_its_ceiling() {
+        let mut run = RunView::default();
+        for (key, value) in [
+            ("translation_acc_a2b", 0.85),
+            ("translation_acc_b2a", 0.9),
+            ("real_acc_a", 0.97),
+            ("real_acc_b", 0.98),
+            ("fid_a2b", 12.5),
+            ("cycle_acc_a", 0.93),
+        ] {
+            run.latest.insert(key.into(), (1500, value));
+        }
+        let panel = CycleGanConfig::default().panel(&run).unwrap();
+        assert!(panel.text.contains("At step 1500"), "{}", panel.text);
+        assert!(panel.text.contains("85.0%") && panel.text.contains("98.0%"));
+        assert_eq!(panel.bars.unwrap().values, [0.85, 0.98, 0.9, 0.97]);
+        let table = panel.table.unwrap();
+        assert_eq!(table.rows[0][3], "12.5");
+        assert_eq!(table.rows[1][3], "-");
+        assert_eq!(panel.grid_row_labels.unwrap().len(), 6);
+        let empty = CycleGanConfig::default()
+            .panel(&RunView::default())
+            .unwrap();
+        assert!(empty.bars.is_none() && empty.text.contains("No evaluation"));
+    }
 }
