@@ -12,13 +12,13 @@
 
 use std::path::Path;
 
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{InstanceNorm, InstanceNormConfig, PaddingConfig2d};
+mod nets;
+mod pool;
+
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::{leaky_relu, relu, tanh};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand::{SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
 use crate::adversarial::update;
@@ -26,12 +26,14 @@ use crate::metric::{self, Better, MetricInfo, Objective, Section};
 use crate::nets::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::panel::{Bars, Panel, PanelTable, RunView};
 use crate::util::{self, read_scalars};
+pub use nets::{Discriminators, Generators, PatchDiscriminator, ResBlock, ResnetGenerator};
+pub use pool::ImagePool;
+
 use crate::{
     Batch, CLASS_NAMES, Direction, Hyper, Judge, Loss, Purpose, Result, SampleGrid, Scalar,
     StreamRequest, Translator, Variant, VariantConfig, VariantError,
 };
 
-const LEAK: f64 = 0.2;
 /// Images per row of the sample grid.
 const GRID_COLS: usize = 8;
 /// Images per forward pass at inference.
@@ -438,210 +440,6 @@ impl VariantConfig for CycleGanConfig {
 }
 
 const GRID_ROWS: [&str; 6] = ["real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))"];
-
-fn norm_layer(norm: Norm, channels: usize, device: &Device) -> Option<InstanceNorm> {
-    (norm == Norm::Instance).then(|| {
-        InstanceNormConfig::new(channels)
-            .with_affine(false)
-            .init(device)
-    })
-}
-
-fn normed(x: Tensor<4>, norm: &Option<InstanceNorm>) -> Tensor<4> {
-    match norm {
-        Some(n) => n.forward(x),
-        None => x,
-    }
-}
-
-fn conv(channels: [usize; 2], kernel: usize, stride: usize, pad: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new(channels, [kernel, kernel])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-        .init(device)
-}
-
-/// Two 3x3 convolutions with a skip connection.
-#[derive(Module, Debug)]
-pub struct ResBlock {
-    c1: Conv2d,
-    n1: Option<InstanceNorm>,
-    c2: Conv2d,
-    n2: Option<InstanceNorm>,
-}
-
-impl ResBlock {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = relu(normed(self.c1.forward(x.clone()), &self.n1));
-        x + normed(self.c2.forward(y), &self.n2)
-    }
-}
-
-/// The ResNet generator: 7x7 stem, two stride-2 downsamplings, residual
-/// blocks at 7x7, two transposed-convolution upsamplings, 7x7 output, tanh.
-#[derive(Module, Debug)]
-pub struct ResnetGenerator {
-    stem: Conv2d,
-    n0: Option<InstanceNorm>,
-    down1: Conv2d,
-    n1: Option<InstanceNorm>,
-    down2: Conv2d,
-    n2: Option<InstanceNorm>,
-    blocks: Vec<ResBlock>,
-    up1: ConvTranspose2d,
-    n3: Option<InstanceNorm>,
-    up2: ConvTranspose2d,
-    n4: Option<InstanceNorm>,
-    out: Conv2d,
-}
-
-impl ResnetGenerator {
-    pub fn new(cfg: &CycleGanConfig, device: &Device) -> Self {
-        let f = cfg.ngf;
-        let CycleGenerator::Resnet { blocks } = cfg.generator;
-        let n = |c| norm_layer(cfg.norm, c, device);
-        let up = |channels: [usize; 2]| {
-            ConvTranspose2dConfig::new(channels, [3, 3])
-                .with_stride([2, 2])
-                .with_padding([1, 1])
-                .with_padding_out([1, 1])
-                .init(device)
-        };
-        Self {
-            stem: conv([1, f], 7, 1, 3, device),
-            n0: n(f),
-            down1: conv([f, 2 * f], 3, 2, 1, device),
-            n1: n(2 * f),
-            down2: conv([2 * f, 4 * f], 3, 2, 1, device),
-            n2: n(4 * f),
-            blocks: (0..blocks)
-                .map(|_| ResBlock {
-                    c1: conv([4 * f, 4 * f], 3, 1, 1, device),
-                    n1: n(4 * f),
-                    c2: conv([4 * f, 4 * f], 3, 1, 1, device),
-                    n2: n(4 * f),
-                })
-                .collect(),
-            up1: up([4 * f, 2 * f]),
-            n3: n(2 * f),
-            up2: up([2 * f, f]),
-            n4: n(f),
-            out: conv([f, 1], 7, 1, 3, device),
-        }
-    }
-
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(normed(self.stem.forward(x), &self.n0));
-        let x = relu(normed(self.down1.forward(x), &self.n1));
-        let mut x = relu(normed(self.down2.forward(x), &self.n2));
-        for block in &self.blocks {
-            x = block.forward(x);
-        }
-        let x = relu(normed(self.up1.forward(x), &self.n3));
-        let x = relu(normed(self.up2.forward(x), &self.n4));
-        tanh(self.out.forward(x))
-    }
-}
-
-/// PatchGAN discriminator: 4x4 convolutions 28→14→7→6, then one score per
-/// patch (5x5 patches of a 28x28 image).
-#[derive(Module, Debug)]
-pub struct PatchDiscriminator {
-    c1: Conv2d,
-    c2: Conv2d,
-    n2: Option<InstanceNorm>,
-    c3: Conv2d,
-    n3: Option<InstanceNorm>,
-    out: Conv2d,
-}
-
-impl PatchDiscriminator {
-    pub fn new(cfg: &CycleGanConfig, device: &Device) -> Self {
-        let f = cfg.ndf;
-        Self {
-            c1: conv([1, f], 4, 2, 1, device),
-            c2: conv([f, 2 * f], 4, 2, 1, device),
-            n2: norm_layer(cfg.norm, 2 * f, device),
-            c3: conv([2 * f, 4 * f], 4, 1, 1, device),
-            n3: norm_layer(cfg.norm, 4 * f, device),
-            out: conv([4 * f, 1], 4, 1, 1, device),
-        }
-    }
-
-    /// Scores per patch, `[n, patches]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = leaky_relu(self.c1.forward(x), LEAK);
-        let x = leaky_relu(normed(self.c2.forward(x), &self.n2), LEAK);
-        let x = leaky_relu(normed(self.c3.forward(x), &self.n3), LEAK);
-        self.out.forward(x).flatten(1, 3)
-    }
-}
-
-/// Both generators, trained by one optimiser as in the reference.
-#[derive(Module, Debug)]
-pub struct Generators {
-    /// G: A to B.
-    a2b: ResnetGenerator,
-    /// F: B to A.
-    b2a: ResnetGenerator,
-}
-
-/// Both discriminators, trained by one optimiser.
-#[derive(Module, Debug)]
-pub struct Discriminators {
-    a: PatchDiscriminator,
-    b: PatchDiscriminator,
-}
-
-/// The history of generated images a discriminator trains on (Shrivastava
-/// et al. 2017): until full it stores and returns each new image; then each
-/// new image is, with probability one half, swapped for a random stored one
-/// (which is returned), otherwise returned as is.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ImagePool {
-    size: usize,
-    /// Stored images, `IMAGE_PIXELS` values each.
-    images: Vec<f32>,
-}
-
-impl ImagePool {
-    pub fn new(size: usize) -> Self {
-        Self {
-            size,
-            images: Vec::new(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.images.len() / IMAGE_PIXELS
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
-    }
-
-    /// The images to show the discriminator in place of `batch` (`n * 784` values).
-    pub fn query(&mut self, batch: &[f32], rng: &mut StdRng) -> Vec<f32> {
-        if self.size == 0 {
-            return batch.to_vec();
-        }
-        let mut out = Vec::with_capacity(batch.len());
-        for image in batch.chunks(IMAGE_PIXELS) {
-            if self.len() < self.size {
-                self.images.extend_from_slice(image);
-                out.extend_from_slice(image);
-            } else if rng.random::<f32>() < 0.5 {
-                let k = rng.random_range(0..self.size) * IMAGE_PIXELS;
-                let slot = &mut self.images[k..k + IMAGE_PIXELS];
-                out.extend_from_slice(slot);
-                slot.copy_from_slice(image);
-            } else {
-                out.extend_from_slice(image);
-            }
-        }
-        out
-    }
-}
 
 pub struct CycleGan {
     cfg: CycleGanConfig,
@@ -1061,45 +859,6 @@ mod tests {
             step,
             seed: 100 + step,
         }
-    }
-
-    fn image(v: f32) -> Vec<f32> {
-        vec![v; IMAGE_PIXELS]
-    }
-
-    #[test]
-    fn the_pool_fills_then_swaps_about_half() {
-        let mut rng = StdRng::seed_from_u64(3);
-        let mut pool = ImagePool::new(2);
-        // Filling: every image is stored and returned as is.
-        assert_eq!(pool.query(&image(1.0), &mut rng), image(1.0));
-        assert_eq!(pool.query(&image(2.0), &mut rng), image(2.0));
-        assert_eq!(pool.len(), 2);
-        // Full: each new image comes back or is swapped for a stored one.
-        let mut swapped = 0;
-        for k in 0..200 {
-            let new = 10.0 + k as f32;
-            let out = pool.query(&image(new), &mut rng);
-            assert_eq!(pool.len(), 2);
-            if out[0] != new {
-                swapped += 1;
-                assert!(out.iter().all(|&v| v == out[0]));
-                assert!(pool.images.chunks(IMAGE_PIXELS).any(|i| i[0] == new));
-            }
-        }
-        assert!((70..130).contains(&swapped), "{swapped} of 200 swapped");
-        // The same seed draws the same choices; size 0 passes images through.
-        let run = |seed| {
-            let mut pool = ImagePool::new(1);
-            let mut rng = StdRng::seed_from_u64(seed);
-            (0..20)
-                .map(|k| pool.query(&image(k as f32), &mut rng)[0])
-                .collect::<Vec<f32>>()
-        };
-        assert_eq!(run(5), run(5));
-        let mut off = ImagePool::new(0);
-        assert_eq!(off.query(&image(4.0), &mut rng), image(4.0));
-        assert!(off.is_empty());
     }
 
     #[test]
