@@ -183,7 +183,7 @@ enum Command {
         #[arg(long, value_name = "STEPS")]
         interpolate: Option<usize>,
     },
-    /// Translate images with a translating run (CycleGAN) from one domain to the other
+    /// Translate images from one domain to the other with a translating run
     #[command(
         after_help = "Examples:\n  gan-lab translate 3f9c --direction a2b --input sneaker.png --out boot.png\n  \
         gan-lab translate 3f9c --direction b2a --input boots/ --out sneakers.png   (a folder of 28x28 PNGs)\n  \

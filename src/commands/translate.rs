@@ -39,7 +39,7 @@ pub fn require_translator<'a>(
     variant.translator().ok_or_else(|| {
         let purpose = config.purpose();
         AppError::Usage(format!(
-            "run {} is a {} run: {}; `gan-lab translate` needs a translating run (such as cyclegan), so use `{}` instead",
+            "run {} is a {} run: {}; `gan-lab translate` needs a run that translates between two domains, so use `{}` instead",
             run_id,
             config.kind(),
             purpose.what,
