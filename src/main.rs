@@ -183,6 +183,29 @@ enum Command {
         #[arg(long, value_name = "STEPS")]
         interpolate: Option<usize>,
     },
+    /// Translate images from one domain to the other with a translating run
+    #[command(
+        after_help = "Examples:\n  gan-lab translate 3f9c --direction a2b --input sneaker.png --out boot.png\n  \
+        gan-lab translate 3f9c --direction b2a --input boots/ --out sneakers.png   (a folder of 28x28 PNGs)\n  \
+        gan-lab translate 3f9c --direction a2b --input t10k-images-idx3-ubyte --out boots.idx\n\n\
+        A .png output shows each row of inputs above its translations; any other name is an IDX3 file."
+    )]
+    Translate {
+        /// Run id, unique id prefix, or unique run name
+        run: String,
+        /// a2b (domain A to domain B) or b2a
+        #[arg(long, value_parser = commands::translate::parse_direction)]
+        direction: gan_lab_variants::Direction,
+        /// Images to translate: an IDX3 file, one 28x28 greyscale PNG or a folder of them
+        #[arg(long, value_name = "FILE|DIR")]
+        input: PathBuf,
+        /// Output file: .png for inputs above translations, anything else for IDX3
+        #[arg(long)]
+        out: PathBuf,
+        /// Checkpoint to use: last or best (by translation FID)
+        #[arg(long, default_value = "last")]
+        checkpoint: Checkpoint,
+    },
     /// Write an HTML report comparing runs (charts, samples, diagnosis)
     #[command(
         after_help = "Examples:\n  gan-lab report --experiment dcgan\n  gan-lab report --runs 3f9c a1b2 --out /tmp/cmp\n  gan-lab report --sweep sweep-lr\n\n\
@@ -398,6 +421,20 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             println!(
                 "{}",
                 commands::sample::sample(&ctx, run, *checkpoint, &request, out)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Translate {
+            run,
+            direction,
+            input,
+            out,
+            checkpoint,
+        } => {
+            let ctx = context(DeviceChoice::Flex);
+            println!(
+                "{}",
+                commands::translate::translate(&ctx, run, *checkpoint, *direction, input, out)?
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod conditional;
+mod cyclegan;
 mod evaluation;
 mod listing;
 mod reliability;

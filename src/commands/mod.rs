@@ -12,3 +12,4 @@ pub mod report;
 pub mod run;
 pub mod sample;
 pub mod sweep;
+pub mod translate;

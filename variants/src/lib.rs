@@ -13,6 +13,7 @@
 
 pub mod adversarial;
 pub mod conditional;
+pub mod cyclegan;
 pub mod losses;
 pub mod metric;
 pub mod nets;
@@ -50,6 +51,8 @@ pub enum VariantSpec {
     Vanilla(vanilla::VanillaConfig),
     /// Class-conditional GAN: concat, projection or auxiliary-classifier conditioning.
     Conditional(conditional::ConditionalConfig),
+    /// Unpaired translation between two domains (sets of classes): CycleGAN.
+    CycleGan(cyclegan::CycleGanConfig),
 }
 
 impl VariantSpec {
@@ -59,6 +62,7 @@ impl VariantSpec {
         match self {
             VariantSpec::Vanilla(c) => c,
             VariantSpec::Conditional(c) => c,
+            VariantSpec::CycleGan(c) => c,
         }
     }
 
