@@ -253,3 +253,41 @@ fn decode_entities(text: &str) -> String {
 fn words(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// The binary as a plain process, for tests that read raw output or that
+/// spawn, signal and kill real children.
+pub mod process {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use super::bin;
+
+    /// Runs the binary with a database in `dir/runs` (and a data folder), as a
+    /// plain process: these tests spawn, signal and kill real children.
+    pub fn gan_lab(dir: &Path, data: Option<&Path>, args: &[&str]) -> Output {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--db")
+            .arg(dir.join("runs/db.sqlite"))
+            .arg("--quiet");
+        if let Some(data) = data {
+            cmd.arg("--data-dir").arg(data);
+        }
+        cmd.env_remove("GAN_LAB_DB");
+        cmd.args(args).output().unwrap()
+    }
+
+    /// Like [`gan_lab`], with the evaluator cached in `cache`.
+    pub fn gan_lab_cached(dir: &Path, data: &Path, cache: &Path, args: &[&str]) -> Output {
+        let mut all = vec!["--cache-dir", cache.to_str().unwrap()];
+        all.extend_from_slice(args);
+        gan_lab(dir, Some(data), &all)
+    }
+
+    pub fn stdout(o: &Output) -> String {
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    pub fn stderr(o: &Output) -> String {
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+}

@@ -13,6 +13,7 @@ use gan_lab::device::DeviceChoice;
 use gan_lab::runner::Outcome;
 use gan_lab::tracker::Tracker;
 
+use crate::common::process::{gan_lab_cached, stderr, stdout};
 use crate::common::*;
 
 /// A tiny CycleGAN between the generated classes 1 and 2.

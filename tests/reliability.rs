@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use gan_lab::layout::RunLayout;
@@ -18,36 +18,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::common::process::{gan_lab, gan_lab_cached, stderr, stdout};
 use crate::common::{bin, fake_data};
-
-/// Runs the binary with a database in `dir/runs` (and a data folder), as a
-/// plain process: these tests spawn, signal and kill real children.
-fn gan_lab(dir: &Path, data: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.arg("--db")
-        .arg(dir.join("runs/db.sqlite"))
-        .arg("--quiet");
-    if let Some(data) = data {
-        cmd.arg("--data-dir").arg(data);
-    }
-    cmd.env_remove("GAN_LAB_DB");
-    cmd.args(args).output().unwrap()
-}
-
-/// Like [`gan_lab`], with the evaluator cached in `cache`.
-fn gan_lab_cached(dir: &Path, data: &Path, cache: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--cache-dir", cache.to_str().unwrap()];
-    all.extend_from_slice(args);
-    gan_lab(dir, Some(data), &all)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A spec for these tests: `steps` steps of `arch` at `batch`, checkpoints
 /// every `checkpoint` steps and samples only at the end, so that metrics
