@@ -413,6 +413,18 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     for (field, message) in spec.variant.validate() {
         p.push((format!("variant.{field}"), message));
     }
+    if let Some(allowed) = &spec.data.classes {
+        for (field, set) in spec.variant.config().class_sets() {
+            if let Some(c) = set.iter().find(|c| !allowed.contains(c)) {
+                p.push((
+                    format!("variant.{field}"),
+                    format!(
+                        "class {c} is not among data.classes {allowed:?}, so it would have no training images; add it there or leave data.classes out"
+                    ),
+                ));
+            }
+        }
+    }
     p
 }
 
@@ -697,6 +709,19 @@ mod tests {
             e.contains("variant.label_smoothing: label smoothing needs a loss with labels"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn class_sets_must_lie_inside_data_classes() {
+        let text = "(name: \"c\", variant: CycleGan(domain_a: [7], domain_b: [9]),\n data: (classes: Some([7, 8])))";
+        let e = err_text(text);
+        assert!(
+            e.contains("exp.ron:1:")
+                && e.contains("variant.domain_b: class 9 is not among data.classes"),
+            "{e}"
+        );
+        let fine = text.replace("[7, 8]", "[7, 9]");
+        assert!(parse(&source(&fine)).is_ok());
     }
 
     #[test]

@@ -211,6 +211,12 @@ pub trait VariantConfig {
     /// Builds the variant on `device` (an autodiff device, already seeded).
     fn build(&self, hyper: &Hyper, device: &Device) -> Box<dyn Variant>;
 
+    /// Class sets the variant trains on, by field (such as CycleGAN's
+    /// domains), so that the spec can check them against `data.classes`.
+    fn class_sets(&self) -> Vec<(&'static str, Vec<u8>)> {
+        Vec::new()
+    }
+
     /// The variant's own section of `gan-lab report` for one run, if it has one.
     fn panel(&self, _run: &RunView) -> Option<Panel> {
         None

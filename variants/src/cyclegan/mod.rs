@@ -360,6 +360,13 @@ impl VariantConfig for CycleGanConfig {
         Box::new(CycleGan::new(self.clone(), hyper, device))
     }
 
+    fn class_sets(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("domain_a", self.domain_a.clone()),
+            ("domain_b", self.domain_b.clone()),
+        ]
+    }
+
     /// Translation accuracy per direction against its ceiling, FID and
     /// cycle numbers, and the six-row grid.
     fn panel(&self, run: &RunView) -> Option<Panel> {
