@@ -10,16 +10,19 @@ use crate::tracker::{self, RunFilter, Tracker, status_label, status_with_reason}
 
 /// `gan-lab list`: one line per run.
 pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
-    let runs = if db.exists() {
-        Tracker::open_read_only(db)?.list_runs(filter)?
-    } else {
-        Vec::new()
-    };
-    if runs.is_empty() {
-        return Ok(format!(
+    let none_yet = || {
+        format!(
             "no runs in {} yet; start one with `gan-lab run experiments/vanilla.ron`\n",
             db.display()
-        ));
+        )
+    };
+    if !db.exists() {
+        return Ok(none_yet());
+    }
+    let tracker = Tracker::open_read_only(db)?;
+    let runs = tracker.list_runs(filter)?;
+    if runs.is_empty() {
+        return Ok(none_yet());
     }
     let mut rows = vec![vec![
         "ID".to_string(),
@@ -31,7 +34,6 @@ pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
         "LOSS_G".into(),
         "STARTED".into(),
     ]];
-    let tracker = Tracker::open_read_only(db)?;
     let (now, host) = (tracker::now(), tracker::this_host());
     for run in &runs {
         let latest = tracker.latest_metrics(&run.id)?;
