@@ -13,3 +13,19 @@ pub mod run;
 pub mod sample;
 pub mod sweep;
 pub mod translate;
+
+/// The refusal of a command whose capability `run_id`'s variant lacks: what
+/// the run is for, what the command needs (`needs`), and the command that fits.
+fn wrong_run(
+    run_id: &str,
+    config: &dyn gan_lab_variants::VariantConfig,
+    needs: &str,
+) -> crate::error::AppError {
+    let purpose = config.purpose();
+    crate::error::AppError::Usage(format!(
+        "run {run_id} is a {} run: {}; {needs}, so use `{}` instead",
+        config.kind(),
+        purpose.what,
+        purpose.command
+    ))
+}

@@ -37,16 +37,9 @@ pub fn require_noise<'a>(
     config: &dyn VariantConfig,
     variant: &'a dyn Variant,
 ) -> Result<&'a dyn NoiseSampler> {
-    variant.noise().ok_or_else(|| {
-        let purpose = config.purpose();
-        AppError::Usage(format!(
-            "run {} is a {} run: {}; `gan-lab sample` draws from noise, so use `{}` instead",
-            run_id,
-            config.kind(),
-            purpose.what,
-            purpose.command
-        ))
-    })
+    variant
+        .noise()
+        .ok_or_else(|| super::wrong_run(run_id, config, "`gan-lab sample` draws from noise"))
 }
 
 /// The variant's class sampler, or an error naming what the run is.

@@ -37,14 +37,11 @@ pub fn require_translator<'a>(
     variant: &'a dyn Variant,
 ) -> Result<&'a dyn Translator> {
     variant.translator().ok_or_else(|| {
-        let purpose = config.purpose();
-        AppError::Usage(format!(
-            "run {} is a {} run: {}; `gan-lab translate` needs a run that translates between two domains, so use `{}` instead",
+        super::wrong_run(
             run_id,
-            config.kind(),
-            purpose.what,
-            purpose.command
-        ))
+            config,
+            "`gan-lab translate` needs a run that translates between two domains",
+        )
     })
 }
 
