@@ -27,6 +27,9 @@ pub enum Checkpoint {
     Last,
     /// The one with the best primary score so far.
     Best,
+    /// The one of this step, kept by `checkpoint.keep_every` (or the last or
+    /// best one when it is of this step).
+    Step(u64),
 }
 
 /// The paths inside one run folder.
@@ -36,6 +39,8 @@ pub struct RunLayout {
 }
 
 const STATE_FILE: &str = "state.json";
+/// Kept checkpoints are `checkpoints/step-NNNNNN`.
+const KEPT_PREFIX: &str = "step-";
 
 impl RunLayout {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -57,15 +62,52 @@ impl RunLayout {
     }
 
     /// A checkpoint folder relative to the run folder (as recorded).
-    pub fn checkpoint_rel(which: Checkpoint) -> &'static str {
+    pub fn checkpoint_rel(which: Checkpoint) -> String {
         match which {
-            Checkpoint::Last => "checkpoints/last",
-            Checkpoint::Best => "checkpoints/best",
+            Checkpoint::Last => "checkpoints/last".into(),
+            Checkpoint::Best => "checkpoints/best".into(),
+            Checkpoint::Step(step) => format!("checkpoints/{KEPT_PREFIX}{step:06}"),
         }
     }
 
     pub fn checkpoint(&self, which: Checkpoint) -> PathBuf {
         self.root.join(Self::checkpoint_rel(which))
+    }
+
+    /// Where a kept checkpoint is assembled before it is renamed into place.
+    pub fn kept_incoming(&self) -> PathBuf {
+        self.root.join("checkpoints/kept-incoming")
+    }
+
+    /// The steps of the complete checkpoints of a run, each with the folder
+    /// that holds it: `last`, `best` and the kept ones, by step (a step held
+    /// by several names once, preferring a kept folder, then last).
+    pub fn checkpoints_by_step(&self) -> Vec<(u64, PathBuf)> {
+        let mut found: Vec<(u64, PathBuf)> = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(self.root.join("checkpoints")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(step) = name.strip_prefix(KEPT_PREFIX) else {
+                    continue;
+                };
+                if let (Ok(step), Some(state_step)) =
+                    (step.parse::<u64>(), Self::checkpoint_step(&entry.path()))
+                    && step == state_step
+                {
+                    found.push((step, entry.path()));
+                }
+            }
+        }
+        for which in [Checkpoint::Last, Checkpoint::Best] {
+            let dir = self.checkpoint(which);
+            if let Some(step) = Self::checkpoint_step(&dir)
+                && !found.iter().any(|(s, _)| *s == step)
+            {
+                found.push((step, dir));
+            }
+        }
+        found.sort_by_key(|(step, _)| *step);
+        found
     }
 
     /// Where a new last checkpoint is written before it is swapped in.

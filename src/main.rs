@@ -147,7 +147,7 @@ enum Command {
         /// Score these images instead of a run
         #[arg(long, value_name = "FILE")]
         images: Option<PathBuf>,
-        /// Checkpoint to score: last or best (by FID)
+        /// Checkpoint to score: last, best (by the variant's score) or a step kept by `checkpoint.keep_every`
         #[arg(long, default_value = "last")]
         checkpoint: Checkpoint,
         /// Generated images to score
@@ -170,7 +170,7 @@ enum Command {
         /// Output file: .png for a grid, anything else for IDX3
         #[arg(long)]
         out: PathBuf,
-        /// Checkpoint to sample: last or best (by FID)
+        /// Checkpoint to sample: last, best (by the variant's score) or a step kept by `checkpoint.keep_every`
         #[arg(long, default_value = "last")]
         checkpoint: Checkpoint,
         /// Noise seed
@@ -202,7 +202,7 @@ enum Command {
         /// Output file: .png for inputs above translations, anything else for IDX3
         #[arg(long)]
         out: PathBuf,
-        /// Checkpoint to use: last or best (by translation FID)
+        /// Checkpoint to use: last, best (by translation FID) or a step kept by `checkpoint.keep_every`
         #[arg(long, default_value = "last")]
         checkpoint: Checkpoint,
     },

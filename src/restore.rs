@@ -38,9 +38,11 @@ impl std::str::FromStr for Checkpoint {
         match s {
             "last" => Ok(Checkpoint::Last),
             "best" => Ok(Checkpoint::Best),
-            other => Err(format!(
-                "unknown checkpoint `{other}`; use `last` or `best` (best by the variant's primary score, when the run evaluated)"
-            )),
+            other => other.parse().map(Checkpoint::Step).map_err(|_| {
+                format!(
+                    "unknown checkpoint `{other}`; use `last`, `best` (by the variant's primary score, when the run evaluated) or a step such as 1000"
+                )
+            }),
         }
     }
 }
@@ -53,25 +55,14 @@ pub struct Restored {
     pub step: u64,
 }
 
-/// Restores a run's variant from its `last` or `best` checkpoint.
+/// Restores a run's variant from its `last` or `best` checkpoint, or the
+/// one of a step.
 pub fn restore(ctx: &Context, run_ref: &str, which: Checkpoint) -> Result<Restored> {
     let tracker = Tracker::open(&ctx.db)?;
     let run = tracker.run(run_ref)?;
     let spec = spec::parse_stored(&run.id, &run.spec_text)?;
-    let rel = RunLayout::checkpoint_rel(which);
-    let dir = RunLayout::of(&ctx.db, &run)?.checkpoint(which);
-    let Some(step) = RunLayout::checkpoint_step(&dir) else {
-        let hint = if which == Checkpoint::Best {
-            "best checkpoints exist only for runs with an `eval` section; use --checkpoint last"
-        } else {
-            "the run stopped before its first checkpoint; resume or rerun it"
-        };
-        return Err(AppError::Usage(format!(
-            "run {} has no {rel} checkpoint ({}): {hint}",
-            run.id,
-            dir.display()
-        )));
-    };
+    let layout = RunLayout::of(&ctx.db, &run)?;
+    let (dir, step) = checkpoint_dir(&layout, &run.id, which)?;
     let (mut variant, _) = build_variant(&spec, ctx.device.build()?);
     variant.load(&dir).map_err(|e| RunnerError::Restore {
         dir: dir.clone(),
@@ -83,4 +74,76 @@ pub fn restore(ctx: &Context, run_ref: &str, which: Checkpoint) -> Result<Restor
         variant,
         step,
     })
+}
+
+/// The folder and step of the asked-for checkpoint, or an error that says
+/// which checkpoints the run has.
+fn checkpoint_dir(
+    layout: &RunLayout,
+    run_id: &str,
+    which: Checkpoint,
+) -> Result<(std::path::PathBuf, u64)> {
+    let found = match which {
+        Checkpoint::Step(step) => layout
+            .checkpoints_by_step()
+            .into_iter()
+            .find(|(s, _)| *s == step)
+            .map(|(s, dir)| (dir, s)),
+        _ => {
+            let dir = layout.checkpoint(which);
+            RunLayout::checkpoint_step(&dir).map(|step| (dir, step))
+        }
+    };
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    let have = available(layout);
+    let hint = match which {
+        Checkpoint::Best => {
+            format!("best checkpoints exist only for runs with an `eval` section; {have}")
+        }
+        Checkpoint::Last => {
+            "the run stopped before its first checkpoint; resume or rerun it".to_string()
+        }
+        Checkpoint::Step(_) => format!(
+            "{have}; set `checkpoint: (every: N, keep_every: Some(M))` in the spec to keep the checkpoint of every M steps"
+        ),
+    };
+    let what = match which {
+        Checkpoint::Step(step) => format!("checkpoint of step {step}"),
+        other => format!("{} checkpoint", RunLayout::checkpoint_rel(other)),
+    };
+    Err(AppError::Usage(format!(
+        "run {run_id} has no {what} ({}): {hint}",
+        layout.checkpoint(which).display()
+    )))
+}
+
+/// "it has checkpoints of steps 500, 1000 (last)": what `--checkpoint` can be.
+fn available(layout: &RunLayout) -> String {
+    let last = RunLayout::checkpoint_step(&layout.checkpoint(Checkpoint::Last));
+    let best = RunLayout::checkpoint_step(&layout.checkpoint(Checkpoint::Best));
+    let steps: Vec<String> = layout
+        .checkpoints_by_step()
+        .iter()
+        .map(|(step, _)| {
+            let mut names = Vec::new();
+            if Some(*step) == last {
+                names.push("last");
+            }
+            if Some(*step) == best {
+                names.push("best");
+            }
+            if names.is_empty() {
+                step.to_string()
+            } else {
+                format!("{step} ({})", names.join(", "))
+            }
+        })
+        .collect();
+    if steps.is_empty() {
+        "it has no checkpoint yet".into()
+    } else {
+        format!("it has checkpoints of steps {}", steps.join(", "))
+    }
 }

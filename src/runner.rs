@@ -22,6 +22,8 @@ pub struct Cadence {
     pub total_steps: u64,
     pub sample_every: u64,
     pub checkpoint_every: u64,
+    /// Keep a copy of the checkpoint of every multiple of this step.
+    pub keep_every: Option<u64>,
     pub seed: u64,
     /// Evaluate every this many steps (and at the end) with this many images.
     pub eval: Option<(u64, usize)>,
@@ -289,23 +291,8 @@ impl Runner<'_> {
 
     /// Copies the checkpoint just written to the best-checkpoint folder.
     fn keep_best(&mut self, step: u64, score: f64) -> Result<()> {
-        let last = self.layout.checkpoint(Checkpoint::Last);
-        let best = self.layout.checkpoint(Checkpoint::Best);
-        let incoming = self.layout.best_incoming();
-        let fail = |e: std::io::Error| RunnerError::Checkpoint {
-            dir: best.clone(),
-            source: Box::new(e),
-        };
-        let _ = std::fs::remove_dir_all(&incoming);
-        std::fs::create_dir_all(&incoming).map_err(fail)?;
-        for entry in std::fs::read_dir(&last).map_err(fail)? {
-            let entry = entry.map_err(fail)?;
-            std::fs::copy(entry.path(), incoming.join(entry.file_name())).map_err(fail)?;
-        }
         let state = serde_json::json!({ "step": step, "seed": self.cadence.seed, "score": score });
-        std::fs::write(RunLayout::state_file(&incoming), state.to_string()).map_err(fail)?;
-        let _ = std::fs::remove_dir_all(&best);
-        std::fs::rename(&incoming, &best).map_err(fail)?;
+        self.copy_last(Checkpoint::Best, &self.layout.best_incoming(), state)?;
         self.emit(
             step,
             Event::Checkpoint {
@@ -313,6 +300,52 @@ impl Runner<'_> {
                 dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Best)),
             },
         )
+    }
+
+    /// Keeps the checkpoint just written under its step, when the spec's
+    /// `keep_every` asks for it.
+    fn keep_step(&mut self, step: u64) -> Result<()> {
+        if !self
+            .cadence
+            .keep_every
+            .is_some_and(|k| step.is_multiple_of(k))
+        {
+            return Ok(());
+        }
+        let state = serde_json::json!({ "step": step, "seed": self.cadence.seed });
+        self.copy_last(Checkpoint::Step(step), &self.layout.kept_incoming(), state)?;
+        self.emit(
+            step,
+            Event::Checkpoint {
+                step,
+                dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Step(step))),
+            },
+        )
+    }
+
+    /// Copies the last checkpoint to `which` through `incoming`, with its own
+    /// state file, so a crash mid-copy leaves no half checkpoint under that name.
+    fn copy_last(
+        &self,
+        which: Checkpoint,
+        incoming: &std::path::Path,
+        state: serde_json::Value,
+    ) -> Result<()> {
+        let last = self.layout.checkpoint(Checkpoint::Last);
+        let target = self.layout.checkpoint(which);
+        let fail = |e: std::io::Error| RunnerError::Checkpoint {
+            dir: target.clone(),
+            source: Box::new(e),
+        };
+        let _ = std::fs::remove_dir_all(incoming);
+        std::fs::create_dir_all(incoming).map_err(fail)?;
+        for entry in std::fs::read_dir(&last).map_err(fail)? {
+            let entry = entry.map_err(fail)?;
+            std::fs::copy(entry.path(), incoming.join(entry.file_name())).map_err(fail)?;
+        }
+        std::fs::write(RunLayout::state_file(incoming), state.to_string()).map_err(fail)?;
+        let _ = std::fs::remove_dir_all(&target);
+        std::fs::rename(incoming, &target).map_err(fail)
     }
 
     /// Writes a checkpoint beside the old one, then swaps it in, so a crash
@@ -347,7 +380,8 @@ impl Runner<'_> {
                 step,
                 dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Last)),
             },
-        )
+        )?;
+        self.keep_step(step)
     }
 }
 
@@ -428,6 +462,7 @@ mod tests {
                 total_steps: 10,
                 sample_every: 4,
                 checkpoint_every: 3,
+                keep_every: None,
                 seed: 1,
                 eval: None,
             },
@@ -596,6 +631,32 @@ mod tests {
         assert_eq!(sink.series("loss_d").len(), 10);
         assert!(sink.series("img_per_s").iter().all(|p| p.1 > 0.0));
         assert_eq!(sink.events.last(), Some(&Event::Finished { step: 10 }));
+    }
+
+    #[test]
+    fn keep_every_keeps_the_checkpoints_of_its_multiples() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MemorySink::default();
+        let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
+        r.cadence.keep_every = Some(6);
+        assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
+        let layout = RunLayout::new(dir.path());
+        let by_step: Vec<u64> = layout.checkpoints_by_step().iter().map(|c| c.0).collect();
+        assert_eq!(by_step, vec![6, 10]);
+        let kept = layout.checkpoint(Checkpoint::Step(6));
+        assert_eq!(RunLayout::checkpoint_step(&kept), Some(6));
+        // The counter's state in the kept folder is the one of step 6.
+        let mut restored = Counter {
+            steps: 0,
+            nan_at: u64::MAX,
+        };
+        restored.load(&kept).unwrap();
+        assert_eq!(restored.steps, 6);
+        assert!(!layout.kept_incoming().exists());
+        assert!(sink.events.iter().any(|e| matches!(
+            e,
+            Event::Checkpoint { step: 6, dir } if dir == Path::new("checkpoints/step-000006")
+        )));
     }
 
     #[test]

@@ -195,3 +195,73 @@ fn a_resumed_cyclegan_continues_exactly() {
         assert_eq!(a, series(&stopped.run_id), "{key} after resume");
     }
 }
+
+#[test]
+fn translate_uses_the_checkpoint_of_a_kept_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fake_data(dir.path(), 200);
+    let cache = dir.path().join("cache");
+    let gan = |args: &[&str]| gan_lab_cached(dir.path(), &data, &cache, args);
+    let spec = cyclegan_spec(dir.path(), "kept", 4);
+    let out = gan(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--set",
+        "checkpoint.keep_every=Some(2)",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let input = data.join("t10k-images-idx3-ubyte");
+    let translate = |checkpoint: &str, out: &Path| {
+        gan(&[
+            "translate",
+            "kept",
+            "--direction",
+            "a2b",
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--checkpoint",
+            checkpoint,
+        ])
+    };
+    let (at_2, at_4) = (dir.path().join("at2.idx"), dir.path().join("at4.idx"));
+    let out = translate("2", &at_2);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("checkpoint at step 2"),
+        "{}",
+        stdout(&out)
+    );
+    let out = translate("4", &at_4);
+    assert!(
+        stdout(&out).contains("checkpoint at step 4"),
+        "{}",
+        stdout(&out)
+    );
+    // Two training steps apart, the generators translate differently.
+    let (a, b) = (
+        gan_lab::data::read_images(&at_2).unwrap(),
+        gan_lab::data::read_images(&at_4).unwrap(),
+    );
+    assert_eq!(a.count, b.count);
+    assert_ne!(a.pixels, b.pixels);
+
+    // A step that was not kept lists the ones that were.
+    let out = translate("3", &at_2);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has no checkpoint of step 3")
+            && stderr(&out).contains("it has checkpoints of steps 2, 4 (last)")
+            && stderr(&out).contains("keep_every"),
+        "{}",
+        stderr(&out)
+    );
+    let out = translate("soon", &at_2);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a step such as 1000"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -8,7 +8,7 @@ use gan_lab_variants::IMAGE_PIXELS;
 use crate::context::Context;
 use crate::data;
 use crate::error::{AppError, Result};
-use crate::layout::Checkpoint;
+use crate::layout::{Checkpoint, RunLayout};
 use crate::restore::restore;
 use crate::runner;
 use crate::scoring::{format_scores, image_scorer};
@@ -46,10 +46,10 @@ pub fn eval_run(ctx: &Context, run_ref: &str, which: Checkpoint, samples: usize)
     tracker.log_metrics(&restored.run.id, &points)?;
     tracker.set_tag(&restored.run.id, "evaluator", &scorer.evaluator.info.id())?;
     Ok(format!(
-        "run {} ({}), checkpoint {:?} at step {}, {samples} samples, evaluator {}\n{}",
+        "run {} ({}), checkpoint {} at step {}, {samples} samples, evaluator {}\n{}",
         restored.run.id,
         restored.run.name,
-        which,
+        RunLayout::checkpoint_rel(which),
         restored.step,
         scorer.evaluator.info.id(),
         format_scores(&scores)

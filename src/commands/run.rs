@@ -224,6 +224,7 @@ fn train_claimed(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result
             total_steps: spec.train.steps,
             sample_every: spec.samples.every,
             checkpoint_every: spec.checkpoint.every,
+            keep_every: spec.checkpoint.keep_every,
             seed: spec.train.seed,
             eval: spec.eval.as_ref().map(|e| (e.every, e.samples)),
         },

@@ -143,11 +143,18 @@ impl Default for SamplesSpec {
 pub struct CheckpointSpec {
     /// Write a checkpoint every this many steps (and always at the end).
     pub every: u64,
+    /// Also keep the checkpoint of every step that is a multiple of this
+    /// (a multiple of `every`), for `--checkpoint STEP`; `None` keeps only
+    /// `last` and `best`.
+    pub keep_every: Option<u64>,
 }
 
 impl Default for CheckpointSpec {
     fn default() -> Self {
-        Self { every: 1000 }
+        Self {
+            every: 1000,
+            keep_every: None,
+        }
     }
 }
 
@@ -362,6 +369,18 @@ pub fn validate(spec: &Spec) -> Vec<(String, String)> {
     }
     if spec.checkpoint.every == 0 {
         bad("checkpoint.every", "checkpoint.every is 0; give a step count such as 1000 (a checkpoint is always written at the end)".into());
+    }
+    if let Some(keep) = spec.checkpoint.keep_every
+        && (keep == 0 || spec.checkpoint.every == 0 || keep % spec.checkpoint.every != 0)
+    {
+        bad(
+            "checkpoint.keep_every",
+            format!(
+                "keep_every is {keep}, which is not a positive multiple of checkpoint.every ({}); use for example Some({})",
+                spec.checkpoint.every,
+                spec.checkpoint.every.max(1) * 2
+            ),
+        );
     }
     if spec.data.limit == Some(0) {
         bad(
@@ -696,6 +715,25 @@ mod tests {
         assert!(e.contains("exp.ron:12:15: samples.every"), "{e}");
         assert!(e.contains("checkpoint.every"), "{e}");
         assert!(parse(&source(&GOOD.replace("(every: 50)", "(every: 500)"))).is_ok());
+    }
+
+    #[test]
+    fn kept_checkpoints_are_multiples_of_the_cadence() {
+        let keep = |k: &str| {
+            GOOD.replace(
+                "checkpoint: (every: 50)",
+                &format!("checkpoint: (every: 50, keep_every: {k})"),
+            )
+        };
+        let e = err_text(&keep("Some(75)"));
+        assert!(
+            e.contains("exp.ron:13:29: checkpoint.keep_every: keep_every is 75, which is not a positive multiple of checkpoint.every (50)"),
+            "{e}"
+        );
+        assert!(err_text(&keep("Some(0)")).contains("checkpoint.keep_every"));
+        let spec = parse(&source(&keep("Some(100)"))).unwrap();
+        assert_eq!(spec.checkpoint.keep_every, Some(100));
+        assert_eq!(parse(&source(GOOD)).unwrap().checkpoint.keep_every, None);
     }
 
     #[test]
