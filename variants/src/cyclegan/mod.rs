@@ -47,6 +47,15 @@ pub enum CycleGenerator {
     Resnet { blocks: usize },
 }
 
+/// How the generator's 7x7 and residual-block convolutions pad their input.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// Zeros (burn's convolution padding).
+    Zero,
+    /// Reflection of the border, as in the reference (no dark frame to hide in).
+    Reflect,
+}
+
 /// The normalisation inside generators and discriminators.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Norm {
@@ -70,6 +79,8 @@ pub struct CycleGanConfig {
     /// Channels of the discriminators' first layer.
     pub ndf: usize,
     pub norm: Norm,
+    /// Padding of the generators' 7x7 and residual-block convolutions.
+    pub padding: Padding,
     /// Weight of the cycle-consistency L1 loss.
     pub lambda_cycle: f32,
     /// Weight of the identity L1 loss, as a multiple of `lambda_cycle`.
@@ -89,6 +100,7 @@ impl Default for CycleGanConfig {
             ngf: 16,
             ndf: 32,
             norm: Norm::Instance,
+            padding: Padding::Zero,
             lambda_cycle: 10.0,
             lambda_identity: 0.5,
             pool_size: 50,

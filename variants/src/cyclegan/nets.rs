@@ -6,8 +6,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{InstanceNorm, InstanceNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::ops::PadMode;
 
-use super::{CycleGanConfig, CycleGenerator, Norm};
+use super::{CycleGanConfig, CycleGenerator, Norm, Padding};
 
 const LEAK: f64 = 0.2;
 
@@ -33,6 +34,31 @@ fn conv(channels: [usize; 2], kernel: usize, stride: usize, pad: usize, device: 
         .init(device)
 }
 
+/// A stride-1 convolution that pads by `reflect` pixels of reflection
+/// first, or by its own zero padding when `reflect` is 0.
+fn padded(conv: &Conv2d, x: Tensor<4>, reflect: usize) -> Tensor<4> {
+    if reflect == 0 {
+        conv.forward(x)
+    } else {
+        conv.forward(x.pad((reflect, reflect, reflect, reflect), PadMode::Reflect))
+    }
+}
+
+/// A stride-1 convolution padded `pad` pixels by `padding`: the convolution
+/// itself pads with zeros, or its input is reflected by [`padded`].
+fn same_conv(
+    channels: [usize; 2],
+    kernel: usize,
+    padding: Padding,
+    device: &Device,
+) -> (Conv2d, usize) {
+    let pad = kernel / 2;
+    match padding {
+        Padding::Zero => (conv(channels, kernel, 1, pad, device), 0),
+        Padding::Reflect => (conv(channels, kernel, 1, 0, device), pad),
+    }
+}
+
 /// Two 3x3 convolutions with a skip connection.
 #[derive(Module, Debug)]
 pub struct ResBlock {
@@ -40,12 +66,14 @@ pub struct ResBlock {
     n1: Option<InstanceNorm>,
     c2: Conv2d,
     n2: Option<InstanceNorm>,
+    /// Pixels of reflection before each convolution (0: zero padding).
+    reflect: usize,
 }
 
 impl ResBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = relu(normed(self.c1.forward(x.clone()), &self.n1));
-        x + normed(self.c2.forward(y), &self.n2)
+        let y = relu(normed(padded(&self.c1, x.clone(), self.reflect), &self.n1));
+        x + normed(padded(&self.c2, y, self.reflect), &self.n2)
     }
 }
 
@@ -65,6 +93,8 @@ pub struct ResnetGenerator {
     up2: ConvTranspose2d,
     n4: Option<InstanceNorm>,
     out: Conv2d,
+    /// Pixels of reflection before the 7x7 convolutions (0: zero padding).
+    reflect: usize,
 }
 
 impl ResnetGenerator {
@@ -79,31 +109,38 @@ impl ResnetGenerator {
                 .with_padding_out([1, 1])
                 .init(device)
         };
+        let (stem, reflect) = same_conv([1, f], 7, cfg.padding, device);
+        let (out, _) = same_conv([f, 1], 7, cfg.padding, device);
+        let block = || {
+            let (c1, reflect) = same_conv([4 * f, 4 * f], 3, cfg.padding, device);
+            let (c2, _) = same_conv([4 * f, 4 * f], 3, cfg.padding, device);
+            ResBlock {
+                c1,
+                n1: n(4 * f),
+                c2,
+                n2: n(4 * f),
+                reflect,
+            }
+        };
         Self {
-            stem: conv([1, f], 7, 1, 3, device),
+            stem,
             n0: n(f),
             down1: conv([f, 2 * f], 3, 2, 1, device),
             n1: n(2 * f),
             down2: conv([2 * f, 4 * f], 3, 2, 1, device),
             n2: n(4 * f),
-            blocks: (0..blocks)
-                .map(|_| ResBlock {
-                    c1: conv([4 * f, 4 * f], 3, 1, 1, device),
-                    n1: n(4 * f),
-                    c2: conv([4 * f, 4 * f], 3, 1, 1, device),
-                    n2: n(4 * f),
-                })
-                .collect(),
+            blocks: (0..blocks).map(|_| block()).collect(),
             up1: up([4 * f, 2 * f]),
             n3: n(2 * f),
             up2: up([2 * f, f]),
             n4: n(f),
-            out: conv([f, 1], 7, 1, 3, device),
+            out,
+            reflect,
         }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(normed(self.stem.forward(x), &self.n0));
+        let x = relu(normed(padded(&self.stem, x, self.reflect), &self.n0));
         let x = relu(normed(self.down1.forward(x), &self.n1));
         let mut x = relu(normed(self.down2.forward(x), &self.n2));
         for block in &self.blocks {
@@ -111,7 +148,7 @@ impl ResnetGenerator {
         }
         let x = relu(normed(self.up1.forward(x), &self.n3));
         let x = relu(normed(self.up2.forward(x), &self.n4));
-        tanh(self.out.forward(x))
+        tanh(padded(&self.out, x, self.reflect))
     }
 }
 
@@ -163,4 +200,51 @@ pub struct Generators {
 pub struct Discriminators {
     pub a: PatchDiscriminator,
     pub b: PatchDiscriminator,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(padding: Padding) -> CycleGanConfig {
+        CycleGanConfig {
+            generator: CycleGenerator::Resnet { blocks: 1 },
+            ngf: 2,
+            padding,
+            ..CycleGanConfig::default()
+        }
+    }
+
+    #[test]
+    fn reflection_padding_has_no_border_on_a_flat_image() {
+        let device = Device::flex();
+        let flat = Tensor::<4>::ones([1, 1, 6, 6], &device);
+        let spread = |padding| {
+            let (c, reflect) = same_conv([1, 1], 3, padding, &device);
+            let y: Vec<f32> = padded(&c, flat.clone(), reflect)
+                .into_data()
+                .iter::<f32>()
+                .collect();
+            assert_eq!(y.len(), 36, "same size out");
+            let (lo, hi) = y
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            hi - lo
+        };
+        // Reflection of a flat image is flat: every output equal. Zeros are a
+        // frame the convolution sees at the border.
+        assert!(spread(Padding::Reflect) < 1e-5);
+        assert!(spread(Padding::Zero) > 1e-3);
+    }
+
+    #[test]
+    fn both_paddings_keep_the_shape_and_the_parameters() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([2, 1, 28, 28], &device);
+        let zero = ResnetGenerator::new(&config(Padding::Zero), &device);
+        let reflect = ResnetGenerator::new(&config(Padding::Reflect), &device);
+        assert_eq!(reflect.forward(x.clone()).dims(), [2, 1, 28, 28]);
+        assert_eq!(zero.forward(x).dims(), [2, 1, 28, 28]);
+        assert_eq!(zero.num_params(), reflect.num_params());
+    }
 }
