@@ -156,8 +156,8 @@ mod tests {
 
     fn assert_close<const D: usize>(what: &str, fused: Tensor<D>, plain: Tensor<D>) {
         assert_eq!(fused.dims(), plain.dims(), "{what}: shape");
-        let fused = fused.into_data().to_vec::<f32>().unwrap();
-        let plain = plain.into_data().to_vec::<f32>().unwrap();
+        let fused = fused.into_data().try_to_vec::<f32>().unwrap();
+        let plain = plain.into_data().try_to_vec::<f32>().unwrap();
         let scale = 1.0 + plain.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         for (i, (a, b)) in fused.iter().zip(&plain).enumerate() {
             assert!(
@@ -177,7 +177,7 @@ mod tests {
         layer: impl Fn(Tensor<4>) -> Tensor<4>,
         x: &Tensor<4>,
         weights: &Tensor<4>,
-    ) -> (Tensor<4>, Tensor<4>, burn::tensor::backend::Gradients) {
+    ) -> (Tensor<4>, Tensor<4>, burn::tensor::Gradients) {
         let x = x.clone().detach().require_grad();
         let y = layer(x.clone());
         let grads = (y.clone() * weights.clone()).sum().backward();
