@@ -671,12 +671,11 @@ impl Variant for CycleGan {
         let lambda = self.cfg.lambda_cycle;
         let lambda_idt = lambda * self.cfg.lambda_identity;
 
-        // Generators first, through discriminators whose weights get no gradients.
-        let frozen_d = self.d.clone().no_grad();
+        // Generators first; the discriminators' gradients are dropped.
         let fake_b = self.g.a2b.forward(real_a.clone());
         let fake_a = self.g.b2a.forward(real_b.clone());
-        let loss_g_a2b = mse(frozen_d.b.forward(fake_b.clone()), 1.0);
-        let loss_g_b2a = mse(frozen_d.a.forward(fake_a.clone()), 1.0);
+        let loss_g_a2b = mse(self.d.b.forward(fake_b.clone()), 1.0);
+        let loss_g_b2a = mse(self.d.a.forward(fake_a.clone()), 1.0);
         let loss_cycle_a = l1(self.g.b2a.forward(fake_b.clone()), real_a.clone()) * lambda;
         let loss_cycle_b = l1(self.g.a2b.forward(fake_a.clone()), real_b.clone()) * lambda;
         let mut loss_g =
