@@ -380,11 +380,13 @@ impl Variant for Conditional {
             }
         }
 
+        // D stays fixed while G learns: no gradients for its weights.
+        let d = self.d.clone().no_grad();
         let mut g_report = Vec::new();
         for k in 0..adv.g_steps {
             let labels = Self::random_labels(&mut rng, n);
             let fake = self.generate_from(&self.g, &labels, &mut rng, &self.device);
-            let (scores, class) = self.d.forward(fake, one_hot(&labels, &self.device));
+            let (scores, class) = d.forward(fake, one_hot(&labels, &self.device));
             let mut loss_g = loss.g_loss(scores);
             if let Some(class) = class {
                 loss_g = loss_g + ce.forward(class, label_tensor(&labels, &self.device)) * aux;

@@ -17,6 +17,7 @@ pub mod cyclegan;
 pub mod losses;
 pub mod metric;
 pub mod nets;
+pub mod ops;
 pub mod panel;
 mod util;
 pub mod vanilla;

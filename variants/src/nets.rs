@@ -8,7 +8,9 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu, tanh};
+use burn::tensor::activation::relu;
+
+use crate::ops::{self, leaky_relu, tanh};
 use serde::{Deserialize, Serialize};
 
 /// Side of a Fashion-MNIST image.
@@ -229,8 +231,8 @@ impl DcganGenerator {
         let [batch, _] = z.dims();
         let x = self.fc.forward(z).reshape([batch, 128, 7, 7]);
         let x = relu(self.bn0.forward(x));
-        let x = relu(self.bn1.forward(self.up1.forward(x)));
-        tanh(self.up2.forward(x))
+        let x = relu(self.bn1.forward(ops::conv_transpose2d(&self.up1, x)));
+        tanh(ops::conv_transpose2d(&self.up2, x))
     }
 }
 
@@ -269,8 +271,8 @@ impl DcganDiscriminator {
             }
             None => x,
         };
-        let x = leaky_relu(self.c1.forward(x), LEAK);
-        let mut x = self.c2.forward(x);
+        let x = leaky_relu(ops::conv2d(&self.c1, x), LEAK);
+        let mut x = ops::conv2d(&self.c2, x);
         if let Some(bn) = &self.bn2 {
             x = bn.forward(x);
         }

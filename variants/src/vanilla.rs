@@ -211,9 +211,11 @@ impl Variant for Vanilla {
             }
         }
 
+        // D stays fixed while G learns: no gradients for its weights.
+        let d = self.d.clone().no_grad();
         let mut g_report = Vec::new();
         for k in 0..adv.g_steps {
-            let fake_scores = self.d.forward(self.g.forward(self.noise(&mut rng, n)));
+            let fake_scores = d.forward(self.g.forward(self.noise(&mut rng, n)));
             let loss_g = adv.loss.g_loss(fake_scores);
             let norm_g;
             (self.g, norm_g) = update(

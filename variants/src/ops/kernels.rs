@@ -1,0 +1,299 @@
+//! CPU kernels of the fused layers on plain `f32` slices (NCHW images, row-major
+//! matrices): im2col and its adjoint, one matrix product over batch × positions,
+//! channel-major layout changes, and the elementwise activations. Parallel over
+//! the cores with rayon; no backend types here, so a GPU twin can mirror them.
+
+use rayon::prelude::*;
+
+/// Below this many elements an elementwise pass stays on one core.
+const PAR_MIN: usize = 1 << 15;
+
+/// A 2-D convolution's geometry: the image it reads (`n, c, h, w`) and the
+/// grid of kernel positions (`oh, ow`). Dilation 1, one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl Geometry {
+    /// Geometry of a convolution over `[n, c, h, w]`, output size derived.
+    pub fn conv(
+        [n, c, h, w]: [usize; 4],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Self {
+        let out = |size: usize, i: usize| (size + 2 * padding[i] - kernel[i]) / stride[i] + 1;
+        Self {
+            n,
+            c,
+            h,
+            w,
+            kernel,
+            stride,
+            padding,
+            oh: out(h, 0),
+            ow: out(w, 1),
+        }
+    }
+
+    /// Rows of the column matrix: `c × kh × kw`.
+    pub fn rows(&self) -> usize {
+        self.c * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Columns of the column matrix: `n × oh × ow`.
+    pub fn cols(&self) -> usize {
+        self.n * self.oh * self.ow
+    }
+
+    /// Input coordinate read by kernel tap `k` at output position `o` along axis `i`.
+    fn source(&self, i: usize, o: usize, k: usize) -> Option<usize> {
+        let (size, s, p) = if i == 0 {
+            (self.h, self.stride[0], self.padding[0])
+        } else {
+            (self.w, self.stride[1], self.padding[1])
+        };
+        (o * s + k).checked_sub(p).filter(|&v| v < size)
+    }
+}
+
+/// Image `[n, c, h, w]` to columns `[c·kh·kw, n·oh·ow]` (zeros where the kernel
+/// overlaps the padding).
+pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
+    assert_eq!(image.len(), g.n * g.c * g.h * g.w, "im2col: image size");
+    let m = g.cols();
+    let mut cols = vec![0.0f32; g.rows() * m];
+    let [kh, kw] = g.kernel;
+    cols.par_chunks_mut(m).enumerate().for_each(|(row, out)| {
+        let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
+        for n in 0..g.n {
+            let plane = &image[(n * g.c + c) * g.h * g.w..][..g.h * g.w];
+            let out = &mut out[n * g.oh * g.ow..][..g.oh * g.ow];
+            for oy in 0..g.oh {
+                let Some(iy) = g.source(0, oy, ky) else {
+                    continue;
+                };
+                let src = &plane[iy * g.w..][..g.w];
+                let dst = &mut out[oy * g.ow..][..g.ow];
+                for (ox, d) in dst.iter_mut().enumerate() {
+                    if let Some(ix) = g.source(1, ox, kx) {
+                        *d = src[ix];
+                    }
+                }
+            }
+        }
+    });
+    cols
+}
+
+/// The adjoint of [`im2col`]: columns `[c·kh·kw, n·oh·ow]` summed back into an
+/// image `[n, c, h, w]`.
+pub fn col2im(cols: &[f32], g: &Geometry) -> Vec<f32> {
+    let m = g.cols();
+    assert_eq!(cols.len(), g.rows() * m, "col2im: column matrix size");
+    let [kh, kw] = g.kernel;
+    let mut image = vec![0.0f32; g.n * g.c * g.h * g.w];
+    image
+        .par_chunks_mut(g.h * g.w)
+        .enumerate()
+        .for_each(|(plane_index, plane)| {
+            let (n, c) = (plane_index / g.c, plane_index % g.c);
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let row = (c * kh + ky) * kw + kx;
+                    let src = &cols[row * m + n * g.oh * g.ow..][..g.oh * g.ow];
+                    for oy in 0..g.oh {
+                        let Some(iy) = g.source(0, oy, ky) else {
+                            continue;
+                        };
+                        let dst = &mut plane[iy * g.w..][..g.w];
+                        let src = &src[oy * g.ow..][..g.ow];
+                        for (ox, &v) in src.iter().enumerate() {
+                            if let Some(ix) = g.source(1, ox, kx) {
+                                dst[ix] += v;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    image
+}
+
+/// A read-only matrix view: data with its row and column strides.
+#[derive(Clone, Copy)]
+pub struct Mat<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// A row-major `rows × cols` matrix.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose, without copying.
+    pub fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    fn check(&self) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+            assert!(last < self.data.len(), "matrix view out of bounds");
+        }
+    }
+}
+
+/// `a · b` as a row-major `a.rows × b.cols` matrix, on all cores.
+pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
+    assert_eq!(a.cols, b.rows, "matmul: inner dimensions");
+    a.check();
+    b.check();
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    let mut dst = vec![0.0f32; m * n];
+    if m == 0 || n == 0 || k == 0 {
+        return dst;
+    }
+    let threads = rayon::current_num_threads();
+    let parallelism = if m * n * k < 1 << 16 || threads < 2 {
+        gemm::Parallelism::None
+    } else {
+        gemm::Parallelism::Rayon(threads)
+    };
+    // SAFETY: `check` proved every index the strides reach lies inside `a` and
+    // `b`; `dst` is a fresh contiguous `m × n` buffer written only here.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+    dst
+}
+
+/// `[n, c, p]` to channel-major `[c, n·p]`.
+pub fn to_channel_major(x: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
+    assert_eq!(x.len(), n * c * p, "to_channel_major: size");
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(n * p).enumerate().for_each(|(ci, row)| {
+        for ni in 0..n {
+            row[ni * p..][..p].copy_from_slice(&x[(ni * c + ci) * p..][..p]);
+        }
+    });
+    out
+}
+
+/// Channel-major `[c, n·p]` to `[n, c, p]`, adding `bias[c]` when given.
+pub fn from_channel_major(
+    x: &[f32],
+    n: usize,
+    c: usize,
+    p: usize,
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    assert_eq!(x.len(), n * c * p, "from_channel_major: size");
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(c * p)
+        .enumerate()
+        .for_each(|(ni, image)| {
+            for ci in 0..c {
+                let src = &x[ci * n * p + ni * p..][..p];
+                let dst = &mut image[ci * p..][..p];
+                match bias {
+                    Some(b) => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s + b[ci]),
+                    None => dst.copy_from_slice(src),
+                }
+            }
+        });
+    out
+}
+
+/// Sum of each channel of `[n, c, p]`: the bias gradient.
+pub fn channel_sums(x: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
+    assert_eq!(x.len(), n * c * p, "channel_sums: size");
+    (0..c)
+        .into_par_iter()
+        .map(|ci| {
+            (0..n)
+                .map(|ni| x[(ni * c + ci) * p..][..p].iter().sum::<f32>())
+                .sum()
+        })
+        .collect()
+}
+
+/// `f(x)` elementwise, parallel above [`PAR_MIN`] elements.
+pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    if x.len() < PAR_MIN {
+        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+    } else {
+        out.par_chunks_mut(PAR_MIN / 4)
+            .zip(x.par_chunks(PAR_MIN / 4))
+            .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)));
+    }
+    out
+}
+
+/// `f(a, b)` elementwise over two slices of one length.
+pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "zip_map: lengths");
+    let mut out = vec![0.0f32; a.len()];
+    if a.len() < PAR_MIN {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = f(x, y);
+        }
+    } else {
+        let chunk = PAR_MIN / 4;
+        out.par_chunks_mut(chunk)
+            .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
+            .for_each(|(o, (a, b))| {
+                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            });
+    }
+    out
+}

@@ -1,0 +1,283 @@
+//! gan-lab's fused layers: convolution and transposed convolution as one
+//! matrix product over batch × positions (bias fused), leaky ReLU and tanh,
+//! each with its own backward pass, as a burn backend extension.
+//!
+//! The burn-flex backend (gan-lab's default CPU device), with or without
+//! autodiff, runs the kernels of [`kernels`]; every other device, and shapes
+//! the kernels do not cover (dilation, groups, asymmetric padding), take
+//! burn's own layers, so results only differ by float rounding. A GPU twin
+//! would be one more `impl FusedOps` beside the flex ones, selected in
+//! [`fused`].
+
+mod flex;
+pub mod kernels;
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::prelude::*;
+
+/// Operations with a fused implementation on the flex backend.
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: Backend {
+    /// 2-D convolution (dilation 1, one group): `x [n, ci, h, w]`,
+    /// `weight [co, ci, kh, kw]`, `bias [co]`.
+    fn fused_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// 2-D transposed convolution (dilation 1, one group, no output padding):
+    /// `x [n, ci, h, w]`, `weight [ci, co, kh, kw]`, `bias [co]`.
+    fn fused_conv_transpose2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// `x` where positive, `slope · x` elsewhere.
+    fn fused_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
+
+    /// Hyperbolic tangent.
+    fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Environment variable that, set to `1`, sends every layer to burn's own
+/// implementation (to measure or rule out the fused layers).
+pub const PLAIN_LAYERS_ENV: &str = "GAN_LAB_PLAIN_LAYERS";
+
+/// Whether the fused kernels serve tensors on `device`.
+fn fused(device: &Device, dtype: burn::tensor::DType) -> bool {
+    static PLAIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let plain = *PLAIN.get_or_init(|| std::env::var(PLAIN_LAYERS_ENV).is_ok_and(|v| v == "1"));
+    !plain
+        && dtype == burn::tensor::DType::F32
+        && matches!(
+            device.clone().inner().as_dispatch(),
+            DispatchDevice::Flex(_)
+        )
+}
+
+/// `conv.forward(x)`, fused where the device and the layer's shape allow.
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let [kh, kw] = conv.kernel_size;
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            Some([top, left])
+        }
+        _ => None,
+    };
+    let padding = padding.filter(|&[ph, pw]| {
+        conv.dilation == [1, 1] && conv.groups == 1 && h + 2 * ph >= kh && w + 2 * pw >= kw
+    });
+    match &conv.bias {
+        Some(bias) if padding.is_some() && fused(&x.device(), x.dtype()) => {
+            Tensor::from_dispatch(<Dispatch as FusedOps>::fused_conv2d(
+                x.into_dispatch(),
+                conv.weight.val().into_dispatch(),
+                bias.val().into_dispatch(),
+                conv.stride,
+                padding.unwrap_or_default(),
+            ))
+        }
+        _ => conv.forward(x),
+    }
+}
+
+/// `conv.forward(x)`, fused where the device and the layer's shape allow.
+pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let [kh, kw] = conv.kernel_size;
+    let [ph, pw] = conv.padding;
+    let [sh, sw] = conv.stride;
+    let simple = conv.dilation == [1, 1]
+        && conv.groups == 1
+        && conv.padding_out == [0, 0]
+        && (h - 1) * sh + kh > 2 * ph
+        && (w - 1) * sw + kw > 2 * pw;
+    match &conv.bias {
+        Some(bias) if simple && fused(&x.device(), x.dtype()) => {
+            Tensor::from_dispatch(<Dispatch as FusedOps>::fused_conv_transpose2d(
+                x.into_dispatch(),
+                conv.weight.val().into_dispatch(),
+                bias.val().into_dispatch(),
+                conv.stride,
+                conv.padding,
+            ))
+        }
+        _ => conv.forward(x),
+    }
+}
+
+/// burn's `leaky_relu`, fused on the flex device.
+pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
+    if fused(&x.device(), x.dtype()) {
+        Tensor::from_dispatch(<Dispatch as FusedOps>::fused_leaky_relu(
+            x.into_dispatch(),
+            slope as f32,
+        ))
+    } else {
+        burn::tensor::activation::leaky_relu(x, slope)
+    }
+}
+
+/// burn's `tanh`, fused on the flex device.
+pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if fused(&x.device(), x.dtype()) {
+        Tensor::from_dispatch(<Dispatch as FusedOps>::fused_tanh(x.into_dispatch()))
+    } else {
+        burn::tensor::activation::tanh(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each fused layer against burn's own on random shapes: outputs and the
+    //! gradients of a random weighting of them agree to within
+    //! `1e-4 · (1 + largest magnitude of burn's value)`.
+
+    use super::*;
+    use burn::module::Module;
+    use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+    use burn::tensor::Distribution;
+    use proptest::prelude::*;
+
+    fn device() -> Device {
+        Device::flex().autodiff()
+    }
+
+    fn assert_close<const D: usize>(what: &str, fused: Tensor<D>, plain: Tensor<D>) {
+        assert_eq!(fused.dims(), plain.dims(), "{what}: shape");
+        let fused = fused.into_data().try_to_vec::<f32>().unwrap();
+        let plain = plain.into_data().try_to_vec::<f32>().unwrap();
+        let scale = 1.0 + plain.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in fused.iter().zip(&plain).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-4 * scale,
+                "{what}[{i}]: fused {a} vs burn {b}"
+            );
+        }
+    }
+
+    fn random(shape: [usize; 4]) -> Tensor<4> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), &device())
+    }
+
+    /// Runs `layer` on a fresh copy of `x` and returns the output and the
+    /// gradient of `sum(output · weights)` with respect to that copy.
+    fn run(
+        layer: impl Fn(Tensor<4>) -> Tensor<4>,
+        x: &Tensor<4>,
+        weights: &Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>, burn::tensor::Gradients) {
+        let x = x.clone().detach().require_grad();
+        let y = layer(x.clone());
+        let grads = (y.clone() * weights.clone()).sum().backward();
+        let dx = x.grad(&grads).expect("input gradient");
+        (y, dx, grads)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+
+        #[test]
+        fn conv2d_matches_burn(
+            n in 1usize..4, ci in 1usize..4, co in 1usize..5,
+            h in 1usize..9, w in 1usize..9, k in 1usize..5,
+            stride in 1usize..3, pad in 0usize..3, frozen in any::<bool>(),
+        ) {
+            prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
+            let mut conv = Conv2dConfig::new([ci, co], [k, k])
+                .with_stride([stride, stride])
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .init(&device());
+            if frozen {
+                conv = conv.no_grad();
+            }
+            let x = random([n, ci, h, w]);
+            let plain_y = conv.forward(x.clone());
+            let weights = Tensor::random(plain_y.dims(), Distribution::Normal(0.0, 1.0), &device());
+            let (y, dx, grads) = run(|x| conv2d(&conv, x), &x, &weights);
+            let (py, pdx, pgrads) = run(|x| conv.forward(x), &x, &weights);
+            assert_close("output", y, py);
+            assert_close("input gradient", dx, pdx);
+            let bias = conv.bias.as_ref().unwrap();
+            if frozen {
+                prop_assert!(conv.weight.grad(&grads).is_none());
+            } else {
+                assert_close("weight gradient", conv.weight.grad(&grads).unwrap(), conv.weight.grad(&pgrads).unwrap());
+                assert_close("bias gradient", bias.grad(&grads).unwrap(), bias.grad(&pgrads).unwrap());
+            }
+        }
+
+        #[test]
+        fn conv_transpose2d_matches_burn(
+            n in 1usize..4, ci in 1usize..4, co in 1usize..5,
+            h in 1usize..8, w in 1usize..8, k in 1usize..5,
+            stride in 1usize..3, pad in 0usize..2, frozen in any::<bool>(),
+        ) {
+            prop_assume!((h - 1) * stride + k > 2 * pad && (w - 1) * stride + k > 2 * pad);
+            let mut conv = ConvTranspose2dConfig::new([ci, co], [k, k])
+                .with_stride([stride, stride])
+                .with_padding([pad, pad])
+                .init(&device());
+            if frozen {
+                conv = conv.no_grad();
+            }
+            let x = random([n, ci, h, w]);
+            let plain_y = conv.forward(x.clone());
+            let weights = Tensor::random(plain_y.dims(), Distribution::Normal(0.0, 1.0), &device());
+            let (y, dx, grads) = run(|x| conv_transpose2d(&conv, x), &x, &weights);
+            let (py, pdx, pgrads) = run(|x| conv.forward(x), &x, &weights);
+            assert_close("output", y, py);
+            assert_close("input gradient", dx, pdx);
+            let bias = conv.bias.as_ref().unwrap();
+            if frozen {
+                prop_assert!(conv.weight.grad(&grads).is_none());
+            } else {
+                assert_close("weight gradient", conv.weight.grad(&grads).unwrap(), conv.weight.grad(&pgrads).unwrap());
+                assert_close("bias gradient", bias.grad(&grads).unwrap(), bias.grad(&pgrads).unwrap());
+            }
+        }
+
+        #[test]
+        fn activations_match_burn(
+            n in 1usize..5, c in 1usize..70, h in 1usize..30, slope in 0.0f64..1.0,
+        ) {
+            // Up to 8,000 elements per side of the parallel threshold's range.
+            let x = random([n, c, h, 7]);
+            let weights = random([n, c, h, 7]);
+            let (y, dx, _) = run(|x| leaky_relu(x, slope), &x, &weights);
+            let (py, pdx, _) = run(|x| burn::tensor::activation::leaky_relu(x, slope), &x, &weights);
+            assert_close("leaky_relu", y, py);
+            assert_close("leaky_relu gradient", dx, pdx);
+            let (y, dx, _) = run(tanh, &x, &weights);
+            let (py, pdx, _) = run(burn::tensor::activation::tanh, &x, &weights);
+            assert_close("tanh", y, py);
+            assert_close("tanh gradient", dx, pdx);
+        }
+    }
+
+    #[test]
+    fn other_shapes_and_devices_take_burns_layers() {
+        // Dilation 2 is not fused: the wrapper must still give burn's answer.
+        let conv = Conv2dConfig::new([2, 3], [3, 3])
+            .with_dilation([2, 2])
+            .init(&device());
+        let x = random([2, 2, 9, 9]);
+        assert_close("dilated", conv2d(&conv, x.clone()), conv.forward(x));
+        assert!(!fused(
+            &Device::default().autodiff(),
+            burn::tensor::DType::F16
+        ));
+        assert!(fused(&device(), burn::tensor::DType::F32));
+    }
+}
