@@ -12,12 +12,14 @@
 //! [`VariantSpec`] and one arm in [`VariantSpec::config`].
 
 pub mod adversarial;
+pub mod captions;
 pub mod conditional;
 pub mod cyclegan;
 pub mod losses;
 pub mod metric;
 pub mod nets;
 pub mod panel;
+pub mod stackgan;
 mod util;
 pub mod vanilla;
 mod variant;
@@ -53,6 +55,8 @@ pub enum VariantSpec {
     Conditional(conditional::ConditionalConfig),
     /// Unpaired translation between two domains (sets of classes): CycleGAN.
     CycleGan(cyclegan::CycleGanConfig),
+    /// Text to image in two stages (14x14, then 28x28): StackGAN.
+    StackGan(stackgan::StackGanConfig),
 }
 
 impl VariantSpec {
@@ -63,6 +67,7 @@ impl VariantSpec {
             VariantSpec::Vanilla(c) => c,
             VariantSpec::Conditional(c) => c,
             VariantSpec::CycleGan(c) => c,
+            VariantSpec::StackGan(c) => c,
         }
     }
 
