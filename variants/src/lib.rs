@@ -3,7 +3,7 @@
 //! A variant owns its networks and optimisers and knows how to take one
 //! training step on a [`Batch`], draw its sample grid, score itself with the
 //! [`Judge`] and save or restore everything it needs to continue. What else
-//! it can do (sample from noise, by class, translate) it offers through
+//! it can do (sample from noise, by class, from captions, translate) it offers through
 //! capability accessors on [`Variant`]. It knows nothing about files other
 //! than its own checkpoint folder, nor about SQLite or the terminal: the
 //! runner drives it and turns what it returns into events.

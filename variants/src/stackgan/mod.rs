@@ -398,10 +398,10 @@ impl StackGan {
             .with_beta_2(hyper.beta2)
             .with_epsilon(1e-8);
         Self {
-            g1: Stage1G::new(&cfg, v, device),
-            d1: StageD::new(&cfg, v, 14, device),
-            g2: Stage2G::new(&cfg, v, device),
-            d2: StageD::new(&cfg, v, 28, device),
+            g1: util::initialize(Stage1G::new(&cfg, v, device)),
+            d1: util::initialize(StageD::new(&cfg, v, 14, device)),
+            g2: util::initialize(Stage2G::new(&cfg, v, device)),
+            d2: util::initialize(StageD::new(&cfg, v, 28, device)),
             opt_g1: adam.init(),
             opt_d1: adam.init(),
             opt_g2: adam.init(),

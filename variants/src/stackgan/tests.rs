@@ -227,3 +227,42 @@ fn the_panel_sets_agreement_against_chance() {
         .unwrap();
     assert!(empty.table.is_none() && empty.text.contains("No evaluation"));
 }
+
+#[test]
+fn a_restored_variant_continues_across_the_stage_switch() {
+    let device = Device::flex().autodiff();
+    let dir = std::env::temp_dir().join(format!("gan-lab-stackgan-resume-{}", std::process::id()));
+    let (start, middle) = (dir.join("start"), dir.join("middle"));
+    std::fs::create_dir_all(&start).unwrap();
+    std::fs::create_dir_all(&middle).unwrap();
+    let cfg = tiny(Encoder::Bag, Some(2));
+    let (pixels, labels) = data(40);
+    let mut whole = StackGan::new(cfg.clone(), &hyper(), &device);
+    whole.prepare(&pixels, &labels);
+    whole.save(&start).unwrap();
+    // As the runner does: a grid and a checkpoint every two steps.
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let expected: Vec<Vec<Scalar>> = (1..=4)
+        .map(|s| {
+            let scalars = whole.train_step(&batch(s, &device));
+            if s % 2 == 0 {
+                whole.sample_grid();
+                whole.save(&scratch).unwrap();
+            }
+            scalars
+        })
+        .collect();
+    let mut first = StackGan::new(cfg.clone(), &hyper(), &device);
+    first.load(&start).unwrap();
+    let mut got = vec![first.train_step(&batch(1, &device))];
+    first.sample_grid();
+    first.save(&middle).unwrap();
+    let mut resumed = StackGan::new(cfg, &hyper(), &device);
+    resumed.load(&middle).unwrap();
+    got.extend((2..=4).map(|s| resumed.train_step(&batch(s, &device))));
+    std::fs::remove_dir_all(&dir).unwrap();
+    for (step, (a, b)) in expected.iter().zip(&got).enumerate() {
+        assert!(a == b, "step {}: {a:?} vs {b:?}", step + 1);
+    }
+}
