@@ -113,6 +113,11 @@ impl Loader {
         })
     }
 
+    /// Every training image (`n * 784` values in `[-1, 1]`) and its class.
+    pub fn train_set(&self) -> (&[f32], &[u8]) {
+        (&self.set.pixels, &self.set.labels)
+    }
+
     /// Real images consumed per step, over all streams.
     pub fn images_per_step(&self) -> usize {
         self.streams

@@ -159,7 +159,8 @@ enum Command {
         after_help = "Examples:\n  gan-lab sample 3f9c --n 64 --out grid.png\n  \
         gan-lab sample 3f9c --n 10000 --out samples.idx   (for `gan-lab eval --images`)\n  \
         gan-lab sample cgan --class sneaker --n 64 --out sneakers.png\n  \
-        gan-lab sample cgan --class sneaker --interpolate 10 --n 6 --out walk.png"
+        gan-lab sample cgan --class sneaker --interpolate 10 --n 6 --out walk.png\n  \
+        gan-lab sample stackgan --caption \"a dark patterned dress\" --n 16 --out dress.png"
     )]
     Sample {
         /// Run id, unique id prefix, or unique run name
@@ -179,6 +180,9 @@ enum Command {
         /// Only this class (conditional runs): a name such as sneaker, or an index 0-9
         #[arg(long)]
         class: Option<String>,
+        /// Draw from this caption (StackGAN runs), such as "a dark patterned dress"; a .png shows the Stage-I row (upscaled) above the Stage-II row, any other name holds the Stage-II images
+        #[arg(long, conflicts_with_all = ["class", "interpolate"])]
+        caption: Option<String>,
         /// Rows that walk between two random noise vectors in this many steps (spherical interpolation); a conditional run keeps one class per row
         #[arg(long, value_name = "STEPS")]
         interpolate: Option<usize>,
@@ -410,6 +414,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             seed,
             class,
             interpolate,
+            caption,
         } => {
             let ctx = context(DeviceChoice::Flex);
             let request = commands::sample::SampleRequest {
@@ -417,6 +422,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
                 seed: *seed,
                 class: class.clone(),
                 interpolate: *interpolate,
+                caption: caption.clone(),
             };
             println!(
                 "{}",

@@ -150,6 +150,10 @@ impl Runner<'_> {
                 total_steps: total,
             },
         )?;
+        if start_step == 0 {
+            let (pixels, labels) = self.loader.train_set();
+            self.variant.prepare(pixels, labels);
+        }
         let images_per_step = self.loader.images_per_step() as f64;
         let mut last_good = start_step;
         let mut best: Option<f64> = self.layout.best_score();

@@ -10,7 +10,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn shipped_specs_are_valid() {
-    for name in ["vanilla", "dcgan", "cgan"] {
+    for name in ["vanilla", "dcgan", "cgan", "stackgan"] {
         let path = format!("{ROOT}/experiments/{name}.ron");
         gan_lab()
             .args(["check", &path])

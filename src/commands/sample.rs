@@ -1,6 +1,6 @@
 //! `gan-lab sample`: images from a run's model, written as an IDX3 file or,
 //! for a `.png` path, as a grid. It asks the variant what it can do (sample
-//! from noise, by class) and refuses clearly when it cannot.
+//! from noise, by class, from a caption) and refuses clearly when it cannot.
 
 use std::path::Path;
 
@@ -24,7 +24,12 @@ pub struct SampleRequest {
     pub class: Option<String>,
     /// Walk between two noise vectors in this many steps per row.
     pub interpolate: Option<usize>,
+    /// Draw from this caption (text-conditioned runs).
+    pub caption: Option<String>,
 }
+
+/// Images per grid row when sampling from a caption.
+const CAPTION_COLS: usize = 16;
 
 /// Images one `sample` call may write (a 10,000-image IDX3 file is the usual
 /// input of `eval --images`; this leaves ample room and bounds memory).
@@ -75,6 +80,9 @@ pub fn sample(
         return Err(AppError::Usage(format!(
             "--interpolate {steps} with --n {n}: use 2 to 64 steps per row and at most 64 rows (--n is the number of rows here), e.g. --interpolate 10 --n 8"
         )));
+    }
+    if let Some(text) = &request.caption {
+        return sample_captioned(ctx, run_ref, which, text, request, out);
     }
     let class = request.class.as_deref().map(parse_class).transpose()?;
     let restored = restore(ctx, run_ref, which)?;
@@ -133,6 +141,69 @@ pub fn sample(
     };
     Ok(format!(
         "wrote {what} of run {} (checkpoint at step {}) to {} as {format}",
+        run.id,
+        restored.step,
+        out.display()
+    ))
+}
+
+/// `gan-lab sample --caption`: `n` images of one caption; a PNG shows each
+/// stage's row (earlier stages upscaled) above the next stage's, an IDX3
+/// file holds the last stage's images.
+fn sample_captioned(
+    ctx: &Context,
+    run_ref: &str,
+    which: Checkpoint,
+    text: &str,
+    request: &SampleRequest,
+    out: &Path,
+) -> Result<String> {
+    let restored = restore(ctx, run_ref, which)?;
+    let run = &restored.run;
+    let config = restored.spec.variant.config();
+    let sampler = restored.variant.captions().ok_or_else(|| {
+        super::wrong_run(&run.id, config, "--caption needs a text-conditioned run")
+    })?;
+    let said =
+        |e: gan_lab_variants::captions::CaptionError| AppError::Usage(format!("--caption: {e}"));
+    sampler.read_caption(text).map_err(said)?;
+    let n = request.n;
+    let drawn = sampler
+        .generate_captioned(&vec![text.to_string(); n], request.seed)
+        .map_err(said)?;
+    let is_png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let grid = if is_png {
+        let cols = n.min(CAPTION_COLS);
+        let mut pixels = Vec::new();
+        let mut row_labels = Vec::new();
+        for start in (0..n).step_by(cols) {
+            let end = (start + cols).min(n);
+            for (name, stage) in &drawn.stages {
+                pixels.extend_from_slice(&stage[start * IMAGE_PIXELS..end * IMAGE_PIXELS]);
+                pixels.resize(pixels.len() + (start + cols - end) * IMAGE_PIXELS, -1.0);
+                row_labels.push(name.to_string());
+            }
+        }
+        SampleGrid {
+            rows: row_labels.len(),
+            cols,
+            pixels,
+            row_labels,
+        }
+    } else {
+        let last = drawn.stages.last().map(|s| s.1.clone()).unwrap_or_default();
+        SampleGrid {
+            rows: n,
+            cols: 1,
+            pixels: last,
+            row_labels: Vec::new(),
+        }
+    };
+    let format = write_images(out, grid)?;
+    Ok(format!(
+        "wrote {n} samples of \"{text}\" from run {} (checkpoint at step {}) to {} as {format}",
         run.id,
         restored.step,
         out.display()

@@ -117,31 +117,14 @@ pub fn load_split(dir: &Path, split: Split) -> Result<Dataset> {
 
 /// The class index for a name such as `"Ankle boot"`, `"ankle-boot"`,
 /// `"sneakers"`, `"tshirt"` or a digit `"0"`..`"9"`. Case, spaces and
-/// punctuation are ignored.
+/// punctuation are ignored. The aliases are the ones captions use
+/// (`gan_lab_variants::captions::CLASS_ALIASES`).
 pub fn class_index(name: &str) -> Option<usize> {
     let name = name.trim();
     if let Ok(digit) = name.parse::<usize>() {
         return (name.len() == 1 && digit < NUM_CLASSES).then_some(digit);
     }
-    let key: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let index = match key.as_str() {
-        "tshirttop" | "tshirt" | "tshirts" | "tee" | "top" | "tops" => 0,
-        "trouser" | "trousers" | "pants" => 1,
-        "pullover" | "pullovers" | "sweater" | "sweaters" => 2,
-        "dress" | "dresses" => 3,
-        "coat" | "coats" => 4,
-        "sandal" | "sandals" => 5,
-        "shirt" | "shirts" => 6,
-        "sneaker" | "sneakers" => 7,
-        "bag" | "bags" => 8,
-        "ankleboot" | "ankleboots" | "boot" | "boots" => 9,
-        _ => return None,
-    };
-    Some(index)
+    gan_lab_variants::captions::class_index(name)
 }
 
 /// The paths of the files with these stems in `dir` (see [`find_file`]), or

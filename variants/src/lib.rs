@@ -3,7 +3,7 @@
 //! A variant owns its networks and optimisers and knows how to take one
 //! training step on a [`Batch`], draw its sample grid, score itself with the
 //! [`Judge`] and save or restore everything it needs to continue. What else
-//! it can do (sample from noise, by class, translate) it offers through
+//! it can do (sample from noise, by class, from captions, translate) it offers through
 //! capability accessors on [`Variant`]. It knows nothing about files other
 //! than its own checkpoint folder, nor about SQLite or the terminal: the
 //! runner drives it and turns what it returns into events.
@@ -12,6 +12,7 @@
 //! [`VariantSpec`] and one arm in [`VariantSpec::config`].
 
 pub mod adversarial;
+pub mod captions;
 pub mod conditional;
 pub mod cyclegan;
 pub mod losses;
@@ -19,6 +20,7 @@ pub mod metric;
 pub mod nets;
 pub mod ops;
 pub mod panel;
+pub mod stackgan;
 mod util;
 pub mod vanilla;
 mod variant;
@@ -54,6 +56,8 @@ pub enum VariantSpec {
     Conditional(conditional::ConditionalConfig),
     /// Unpaired translation between two domains (sets of classes): CycleGAN.
     CycleGan(cyclegan::CycleGanConfig),
+    /// Text to image in two stages (14x14, then 28x28): StackGAN.
+    StackGan(stackgan::StackGanConfig),
 }
 
 impl VariantSpec {
@@ -64,6 +68,7 @@ impl VariantSpec {
             VariantSpec::Vanilla(c) => c,
             VariantSpec::Conditional(c) => c,
             VariantSpec::CycleGan(c) => c,
+            VariantSpec::StackGan(c) => c,
         }
     }
 

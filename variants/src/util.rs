@@ -64,6 +64,22 @@ pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams, device: &Device
     visitor.total.sqrt()
 }
 
+/// Initialises every parameter of `module` now: burn draws a parameter's
+/// initial values when it is first used, so a network first used at a later
+/// step (StackGAN's Stage-II) would otherwise take its values from whatever
+/// the device's random generator holds then, and a resumed run from the
+/// checkpoint that first touched it.
+pub fn initialize<M: Module>(module: M) -> M {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+    module
+}
+
 /// Reads named one-element tensors back in a single transfer.
 pub fn read_scalars(named: Vec<(&'static str, Tensor<1>)>) -> Vec<Scalar> {
     let (names, tensors): (Vec<_>, Vec<_>) = named.into_iter().map(|(n, t)| (n, t.inner())).unzip();

@@ -143,6 +143,17 @@ pub trait Variant {
     fn translator(&self) -> Option<&dyn Translator> {
         None
     }
+
+    /// Sampling from captions, if the variant is text-conditioned.
+    fn captions(&self) -> Option<&dyn CaptionSampler> {
+        None
+    }
+
+    /// Called once before the first step of a new run with the images it
+    /// trains on (`n * 784` values in `[-1, 1]`) and their classes, for
+    /// variants that derive something from the data (such as caption
+    /// thresholds); what it derives belongs in [`Variant::save`].
+    fn prepare(&mut self, _pixels: &[f32], _labels: &[u8]) {}
 }
 
 /// Generates images from noise vectors.
@@ -167,6 +178,29 @@ pub trait ClassSampler {
 
     /// One image per requested class label, noise seeded with `seed`.
     fn generate_labeled(&self, labels: &[u8], seed: u64) -> Vec<f32>;
+}
+
+/// The images a text-conditioned generator drew for a list of captions,
+/// stage by stage (a single-stage generator has one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaptionImages {
+    /// Per stage, its name and `captions * 784` pixels in `[-1, 1]`
+    /// (smaller stages upscaled to 28x28), first stage first.
+    pub stages: Vec<(&'static str, Vec<f32>)>,
+}
+
+/// Generates images from caption text.
+pub trait CaptionSampler {
+    /// What `text` says, or why it cannot be read (a word outside the
+    /// vocabulary names the known words).
+    fn read_caption(&self, text: &str) -> crate::captions::Result<crate::captions::Caption>;
+
+    /// One image per caption text, noise seeded with `seed`.
+    fn generate_captioned(
+        &self,
+        texts: &[String],
+        seed: u64,
+    ) -> crate::captions::Result<CaptionImages>;
 }
 
 /// Which way a two-domain translator maps.
