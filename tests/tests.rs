@@ -8,5 +8,6 @@ mod evaluation;
 mod listing;
 mod reliability;
 mod report;
+mod slurm;
 mod sweep;
 mod training;
