@@ -335,7 +335,9 @@ mod tests {
             updated_at: 0.0,
         })
         .unwrap();
-        t.create_run_with_id(id, &sweep_run("r")).unwrap();
+        let mut run = sweep_run("r");
+        run.run_dir = id.to_string();
+        t.create_run_with_id(id, &run).unwrap();
         progress(&t, id, 1..=steps);
         t.set_tag(id, "pid", "42").unwrap();
         t.add_artifact(id, "samples", Some(steps), "samples/step-000002.png")
@@ -427,6 +429,11 @@ mod tests {
             .conn
             .execute("VACUUM INTO ?1", [new.to_str().unwrap()])
             .unwrap();
+        copy_dir(
+            &dir.path().join("a").join(ID),
+            &dir.path().join("b").join(ID),
+        )
+        .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         progress(&Tracker::open(&new).unwrap(), ID, 3..=5);
 
