@@ -20,6 +20,26 @@ pub fn run_folder(db: &Path, run: &RunRecord) -> Result<PathBuf, PathError> {
     paths::join_inside(&db_folder(db), &run.run_dir)
 }
 
+/// The folder of sweep `sweep`'s database shards, one per Slurm array
+/// task: `<db folder>/shards/<sweep>/`, with the run folders beside them.
+pub fn shard_folder(db: &Path, sweep: &str) -> Result<PathBuf, PathError> {
+    Ok(db_folder(db).join("shards").join(paths::component(sweep)?))
+}
+
+/// The database shard of run `index` of sweep `sweep`: `<db folder>/shards/<sweep>/<index>.sqlite`.
+pub fn shard(db: &Path, sweep: &str, index: usize) -> Result<PathBuf, PathError> {
+    Ok(shard_folder(db, sweep)?.join(format!("{index}.sqlite")))
+}
+
+/// For a shard (`.../shards/<sweep>/<index>.sqlite`), the folder that holds
+/// it and the other shards of its sweep; `None` for any other database.
+pub fn shard_siblings(db: &Path) -> Option<PathBuf> {
+    let folder = db.parent()?;
+    let is_index =
+        db.extension()? == "sqlite" && db.file_stem()?.to_str()?.parse::<usize>().is_ok();
+    (is_index && folder.parent()?.file_name()? == "shards").then(|| folder.to_path_buf())
+}
+
 /// Which checkpoint of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Checkpoint {

@@ -91,6 +91,39 @@ enum Command {
         /// Compute device of the runs: flex (CPU, default), ndarray, wgpu or cuda
         #[arg(long, default_value = "flex", value_parser = parse_device)]
         device: DeviceChoice,
+        #[command(flatten)]
+        cluster: Cluster,
+    },
+    /// Train run INDEX of a sweep's plan into its own database shard (what each Slurm array task runs)
+    #[command(
+        after_help = "Example:\n  gan-lab sweep-task experiments/sweep-lr.ron --index 3\n\n\
+        The run is the one `gan-lab sweep SPEC --dry-run` lists as #INDEX (same configuration \
+        and name). It is recorded in runs/shards/<sweep>/<INDEX>.sqlite, its folder beside it; \
+        `gan-lab merge` brings the shards into the main database."
+    )]
+    SweepTask {
+        /// The sweep spec
+        spec: PathBuf,
+        /// The run's index in the plan (Slurm's $SLURM_ARRAY_TASK_ID)
+        #[arg(long)]
+        index: usize,
+        /// Train again a run that failed in this shard
+        #[arg(long)]
+        retry_failed: bool,
+        /// Compute device: flex (CPU, default), ndarray, wgpu or cuda
+        #[arg(long, default_value = "flex", value_parser = parse_device)]
+        device: DeviceChoice,
+    },
+    /// Merge database shards (from Slurm array tasks) into the database; merging twice changes nothing
+    #[command(
+        after_help = "Examples:\n  gan-lab merge runs/shards/sweep-lr\n  gan-lab merge runs/shards/sweep-lr/3.sqlite\n\n\
+        Run ids, metrics, artifact paths and sweep membership are kept. Each shard is merged in \
+        one transaction; a run already merged is replaced only by a fresher copy."
+    )]
+    Merge {
+        /// Shard files, or folders searched for *.sqlite shards
+        #[arg(required = true, value_name = "SHARD_OR_DIR")]
+        inputs: Vec<PathBuf>,
     },
     /// Validate a spec (and overrides) without training
     #[command(
@@ -240,6 +273,38 @@ enum Command {
     },
 }
 
+/// `gan-lab sweep --slurm` and `--status`: the sweep on a Slurm cluster.
+#[derive(Args)]
+struct Cluster {
+    /// Write an sbatch script for a Slurm job array (one task per run) instead of training here
+    #[arg(long)]
+    slurm: bool,
+    /// With --slurm: submit the script with sbatch
+    #[arg(long, requires = "slurm")]
+    submit: bool,
+    /// Show each run's task: finished, running, pending, failed or missing (from the shards and squeue/sacct)
+    #[arg(long, conflicts_with_all = ["slurm", "dry_run"])]
+    status: bool,
+    /// With --slurm: the partition (sbatch --partition)
+    #[arg(long, requires = "slurm")]
+    partition: Option<String>,
+    /// With --slurm: the time limit of each task (sbatch --time), such as 02:00:00
+    #[arg(long, requires = "slurm")]
+    time: Option<String>,
+    /// With --slurm: cores per task (sbatch --cpus-per-task)
+    #[arg(long, requires = "slurm")]
+    cpus_per_task: Option<u32>,
+    /// With --slurm: memory per task (sbatch --mem), such as 8G
+    #[arg(long, requires = "slurm")]
+    mem: Option<String>,
+    /// With --slurm: generic resources per task (sbatch --gres), such as gpu:1
+    #[arg(long, requires = "slurm")]
+    gres: Option<String>,
+    /// With --slurm: at most this many tasks at once (the array's %K)
+    #[arg(long, requires = "slurm")]
+    max_parallel: Option<usize>,
+}
+
 #[derive(Subcommand)]
 enum EvaluatorCommand {
     /// Train the evaluator on the train split and cache it (replacing a cached one)
@@ -333,8 +398,37 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             dry_run,
             retry_failed,
             device,
+            cluster,
         } => {
             let ctx = context(*device);
+            if cluster.status {
+                let tasks = gan_lab::sweep::status(&ctx, spec, &mut std::io::stdout())?;
+                let all_done = tasks
+                    .iter()
+                    .all(|t| t.state == gan_lab::sweep::shards::TaskState::Finished);
+                return Ok(if all_done {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            if cluster.slurm {
+                let request = gan_lab::sweep::SlurmRequest {
+                    options: gan_lab::sweep::slurm::SlurmOptions {
+                        partition: cluster.partition.clone(),
+                        time: cluster.time.clone(),
+                        cpus_per_task: cluster.cpus_per_task,
+                        mem: cluster.mem.clone(),
+                        gres: cluster.gres.clone(),
+                        max_parallel: cluster.max_parallel,
+                    },
+                    retry_failed: *retry_failed,
+                    dry_run: *dry_run,
+                    submit: cluster.submit,
+                };
+                commands::sweep::slurm(&ctx, spec, &request)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let options = gan_lab::sweep::SweepOptions {
                 jobs: *jobs,
                 dry_run: *dry_run,
@@ -346,6 +440,24 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
                 gan_lab::sweep::SweepOutcome::Incomplete => ExitCode::from(1),
                 gan_lab::sweep::SweepOutcome::Interrupted => ExitCode::from(130),
             })
+        }
+        Command::SweepTask {
+            spec,
+            index,
+            retry_failed,
+            device,
+        } => {
+            let ctx = context(*device);
+            let shard =
+                gan_lab::commands::sweep_task::sweep_task(&ctx, spec, *index, *retry_failed)?;
+            Ok(match shard {
+                Some(report) => report_outcome(&report, &ctx.db),
+                None => ExitCode::SUCCESS,
+            })
+        }
+        Command::Merge { inputs } => {
+            print!("{}", commands::merge::merge(&db, inputs)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { spec, overrides } => {
             println!(

@@ -1,6 +1,8 @@
 //! The sinks a real run uses: sample files, the SQLite tracker and the
-//! progress bar.
+//! progress bar (or, when standard error is not a terminal, such as a Slurm
+//! output file, plain progress lines).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -149,12 +151,71 @@ impl Drop for TrackerSink<'_> {
 pub struct ProgressSink {
     bar: ProgressBar,
     objective: Option<Objective>,
+    /// Plain lines instead of the bar, when standard error is not a terminal.
+    plain: Option<PlainLines>,
+}
+
+/// A plain progress line every [`PLAIN_PERCENT`] percent of the run or
+/// every [`PLAIN_EVERY`], whichever comes first.
+const PLAIN_PERCENT: u64 = 5;
+const PLAIN_EVERY: Duration = Duration::from_secs(30);
+
+struct PlainLines {
+    name: String,
+    started: Instant,
+    start_step: u64,
+    total: u64,
+    last_at: Instant,
+    last_percent: u64,
+}
+
+impl PlainLines {
+    /// Whether `step` is due for a line.
+    fn due(&self, step: u64, now: Instant) -> bool {
+        let percent = step * 100 / self.total.max(1);
+        step >= self.total
+            || percent >= self.last_percent + PLAIN_PERCENT
+            || now.duration_since(self.last_at) >= PLAIN_EVERY
+    }
+
+    /// `dcgan: step 120/400 (30%) D 0.693 G 0.701 412 img/s, ETA 1m12s`.
+    fn line(&self, step: u64, msg: &str, elapsed: Duration) -> String {
+        let done = step.saturating_sub(self.start_step);
+        let left = self.total.saturating_sub(step);
+        let eta = if done == 0 {
+            "?".to_string()
+        } else {
+            let secs = (elapsed.as_secs_f64() * left as f64 / done as f64).round() as u64;
+            format!("{}m{:02}s", secs / 60, secs % 60)
+        };
+        format!(
+            "{}: step {step}/{} ({}%) {msg}, ETA {eta}",
+            self.name,
+            self.total,
+            step * 100 / self.total.max(1)
+        )
+    }
 }
 
 impl ProgressSink {
     /// The bar of run `name`; `objective` is the score evaluations print
     /// (`None`: they print nothing).
     pub fn new(name: &str, objective: Option<Objective>) -> Self {
+        if !std::io::stderr().is_terminal() {
+            let now = Instant::now();
+            return Self {
+                bar: ProgressBar::hidden(),
+                objective,
+                plain: Some(PlainLines {
+                    name: name.to_string(),
+                    started: now,
+                    start_step: 0,
+                    total: 0,
+                    last_at: now,
+                    last_percent: 0,
+                }),
+            };
+        }
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
@@ -165,7 +226,11 @@ impl ProgressSink {
         );
         bar.set_prefix(name.to_string());
         bar.enable_steady_tick(Duration::from_millis(500));
-        Self { bar, objective }
+        Self {
+            bar,
+            objective,
+            plain: None,
+        }
     }
 
     /// The line an evaluation at `step` prints: the objective's label and
@@ -188,6 +253,13 @@ impl Sink for ProgressSink {
                 self.bar.set_length(*total_steps);
                 self.bar.set_position(*start_step);
                 self.bar.reset_eta();
+                if let Some(p) = &mut self.plain {
+                    p.started = Instant::now();
+                    p.last_at = p.started;
+                    p.start_step = *start_step;
+                    p.total = *total_steps;
+                    p.last_percent = start_step * 100 / total_steps.max(&1);
+                }
             }
             Event::Step { step, scalars, .. } => {
                 let get = |n: &str| scalars.iter().find(|s| s.name == n).map(|s| s.value);
@@ -201,6 +273,14 @@ impl Sink for ProgressSink {
                 if let Some(ips) = get("img_per_s") {
                     msg += &format!(" {ips:.0} img/s");
                 }
+                if let Some(p) = &mut self.plain {
+                    let now = Instant::now();
+                    if p.due(*step, now) {
+                        eprintln!("{}", p.line(*step, &msg, now.duration_since(p.started)));
+                        p.last_at = now;
+                        p.last_percent = step * 100 / p.total.max(1);
+                    }
+                }
                 self.bar.set_message(msg);
                 self.bar.set_position(*step);
             }
@@ -212,7 +292,10 @@ impl Sink for ProgressSink {
             }
             Event::Eval { step, scores } => {
                 if let Some(line) = self.eval_line(*step, scores) {
-                    self.bar.println(line);
+                    match &self.plain {
+                        Some(p) => eprintln!("{}: {line}", p.name),
+                        None => self.bar.println(line),
+                    }
                 }
             }
             Event::Samples { .. } | Event::Checkpoint { .. } => {}
@@ -247,5 +330,32 @@ mod tests {
         );
         assert_eq!(sink("kid").eval_line(40, &scores), None);
         assert_eq!(ProgressSink::new("run", None).eval_line(40, &scores), None);
+    }
+
+    #[test]
+    fn plain_lines_come_every_few_percent_or_every_half_minute() {
+        let t0 = Instant::now();
+        let mut p = PlainLines {
+            name: "dcgan".into(),
+            started: t0,
+            start_step: 0,
+            total: 400,
+            last_at: t0,
+            last_percent: 0,
+        };
+        assert!(!p.due(19, t0));
+        assert!(p.due(20, t0), "5% of 400");
+        p.last_percent = 5;
+        assert!(!p.due(30, t0 + Duration::from_secs(29)));
+        assert!(p.due(30, t0 + Duration::from_secs(30)));
+        assert!(p.due(400, t0), "the last step");
+        assert_eq!(
+            p.line(100, "D 0.693 G 0.701 412 img/s", Duration::from_secs(30)),
+            "dcgan: step 100/400 (25%) D 0.693 G 0.701 412 img/s, ETA 1m30s"
+        );
+        assert_eq!(
+            p.line(0, "", Duration::ZERO),
+            "dcgan: step 0/400 (0%) , ETA ?"
+        );
     }
 }

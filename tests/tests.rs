@@ -9,5 +9,6 @@ mod listing;
 mod reliability;
 mod report;
 mod stackgan;
+mod slurm;
 mod sweep;
 mod training;

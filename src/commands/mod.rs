@@ -8,10 +8,12 @@ pub mod check;
 pub mod eval;
 pub mod evaluator;
 pub mod list;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod sample;
 pub mod sweep;
+pub mod sweep_task;
 pub mod translate;
 
 /// The refusal of a command whose capability `run_id`'s variant lacks: what

@@ -276,5 +276,6 @@ fn early_stop<'a>(
         score: record.score,
         lower_is_better: record.lower_is_better,
         rule,
+        shards: crate::layout::shard_siblings(tracker.path()),
     })))
 }

@@ -15,3 +15,13 @@ pub fn sweep(ctx: &Context, spec: &Path, options: &SweepOptions) -> Result<Sweep
     }
     Ok(sweep::sweep(ctx, spec, options, &mut std::io::stdout())?)
 }
+
+/// `gan-lab sweep SPEC --slurm`: the sbatch script, written or submitted.
+pub fn slurm(ctx: &Context, spec: &Path, request: &sweep::SlurmRequest) -> Result<()> {
+    if request.options.max_parallel == Some(0) {
+        return Err(AppError::Usage(
+            "--max-parallel 0 would run no task; use 1 or more".into(),
+        ));
+    }
+    Ok(sweep::slurm(ctx, spec, request, &mut std::io::stdout())?)
+}

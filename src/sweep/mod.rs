@@ -11,6 +11,8 @@
 pub mod plan;
 pub mod pool;
 pub mod rank;
+pub mod shards;
+pub mod slurm;
 pub mod spec;
 pub mod stopping;
 
@@ -36,6 +38,8 @@ pub enum SweepError {
     Scoring(#[from] crate::scoring::ScoringError),
     #[error(transparent)]
     Path(#[from] crate::paths::PathError),
+    #[error(transparent)]
+    Slurm(#[from] slurm::SlurmError),
     /// Another process runs this sweep.
     #[error("{0}")]
     Busy(String),
@@ -51,7 +55,10 @@ impl SweepError {
     /// Whether the user can fix it (the spec, the database, a busy sweep).
     pub fn is_user_error(&self) -> bool {
         match self {
-            SweepError::Spec(_) | SweepError::Path(_) | SweepError::Busy(_) => true,
+            SweepError::Spec(_)
+            | SweepError::Path(_)
+            | SweepError::Busy(_)
+            | SweepError::Slurm(_) => true,
             SweepError::Tracker(e) => e.is_user_error(),
             SweepError::Scoring(e) => e.is_user_error(),
             SweepError::Io { .. } => false,
@@ -110,19 +117,7 @@ pub fn sweep(
         .join("sweeps")
         .join(folder);
     let _lock = SweepLock::take(&logs)?;
-    tracker.upsert_sweep(&SweepRecord {
-        id: name.clone(),
-        spec_text: sweep.text.clone(),
-        score: sweep.spec.score.clone(),
-        lower_is_better: sweep.lower_is_better,
-        stopping: sweep
-            .spec
-            .stopping
-            .as_ref()
-            .map(|r| serde_json::to_string(r).expect("a rule serialises")),
-        created_at: 0.0,
-        updated_at: 0.0,
-    })?;
+    tracker.upsert_sweep(&record(&sweep))?;
 
     let jobs: Vec<pool::Job> = steps
         .iter()
@@ -174,6 +169,176 @@ pub fn sweep(
         SweepOutcome::Complete
     } else {
         SweepOutcome::Incomplete
+    })
+}
+
+/// The sweep's entry in the sweep registry.
+pub fn record(sweep: &Sweep) -> SweepRecord {
+    SweepRecord {
+        id: sweep.spec.name.clone(),
+        spec_text: sweep.text.clone(),
+        score: sweep.spec.score.clone(),
+        lower_is_better: sweep.lower_is_better,
+        stopping: sweep
+            .spec
+            .stopping
+            .as_ref()
+            .map(|r| serde_json::to_string(r).expect("a rule serialises")),
+        created_at: 0.0,
+        updated_at: 0.0,
+    }
+}
+
+/// How `gan-lab sweep --slurm` hands the sweep to Slurm.
+#[derive(Debug, Clone, Default)]
+pub struct SlurmRequest {
+    pub options: slurm::SlurmOptions,
+    /// Only the runs whose task failed or never ran.
+    pub retry_failed: bool,
+    /// Print the script only.
+    pub dry_run: bool,
+    /// Submit it with sbatch.
+    pub submit: bool,
+}
+
+/// `gan-lab sweep SPEC --slurm`: writes the sbatch script of a job array
+/// (one task per run of the plan, or per failed run with `retry_failed`)
+/// beside the shards, and submits it.
+pub fn slurm(
+    ctx: &Context,
+    path: &Path,
+    request: &SlurmRequest,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let sweep = spec::load(path)?;
+    let name = &sweep.spec.name;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SweepError::Io { path, source }
+    };
+    let stdout = Path::new("<stdout>");
+    let indices: Vec<usize> = if request.retry_failed {
+        let states = slurm::task_states(name);
+        shards::status(&ctx.db, &sweep, &states)?
+            .iter()
+            .filter(|t| t.state.needs_retry())
+            .map(|t| t.index)
+            .collect()
+    } else {
+        (0..sweep.runs.len()).collect()
+    };
+    if indices.is_empty() {
+        writeln!(
+            out,
+            "sweep '{name}': no task failed or is missing; nothing to submit (see `gan-lab sweep {} --status`)",
+            path.display()
+        )
+        .map_err(io(stdout))?;
+        return Ok(());
+    }
+    let folder = absolute(&crate::layout::shard_folder(&ctx.db, name)?)?;
+    let logs = folder.join("logs");
+    let workdir = absolute(Path::new("."))?;
+    let program = std::env::current_exe().map_err(io(Path::new("<the gan-lab executable>")))?;
+    let mut command: Vec<OsString> = vec![program.into(), "--db".into(), absolute(&ctx.db)?.into()];
+    if let Some(dir) = &ctx.data_dir {
+        command.extend(["--data-dir".into(), absolute(dir)?.into()]);
+    }
+    command.extend([
+        "--cache-dir".into(),
+        absolute(&ctx.cache)?.into(),
+        "sweep-task".into(),
+        absolute(path)?.into(),
+        "--device".into(),
+        ctx.device.to_string().into(),
+    ]);
+    if request.retry_failed {
+        command.push("--retry-failed".into());
+    }
+    let job = slurm::Job {
+        sweep: name,
+        indices: &indices,
+        logs: &logs,
+        workdir: &workdir,
+        command,
+    };
+    let text = slurm::script(&job, &request.options);
+    if request.dry_run {
+        write!(out, "{text}").map_err(io(stdout))?;
+        writeln!(out, "# dry run: nothing was written or submitted").map_err(io(stdout))?;
+        return Ok(());
+    }
+    std::fs::create_dir_all(&logs).map_err(io(&logs))?;
+    let script = folder.join(if request.retry_failed {
+        "retry.sbatch"
+    } else {
+        "sweep.sbatch"
+    });
+    std::fs::write(&script, &text).map_err(io(&script))?;
+    // Tasks would each train the evaluator at once: train it here first.
+    if sweep.runs.iter().any(|r| r.spec.eval.is_some()) {
+        crate::scoring::ensure_evaluator(ctx)?;
+    }
+    let spec_arg = path.display();
+    let db = ctx.db.display();
+    if request.submit {
+        let id = slurm::submit(&script)?;
+        writeln!(
+            out,
+            "submitted job array {id}: {} task(s) of sweep '{name}' (array {}), script {}\n\
+             watch:  gan-lab --db {db} sweep {spec_arg} --status   (or squeue -j {id})\n\
+             merge:  gan-lab --db {db} merge {}\n\
+             report: gan-lab --db {db} report --sweep {name}",
+            indices.len(),
+            slurm::array_spec(&indices),
+            script.display(),
+            folder.display()
+        )
+        .map_err(io(stdout))?;
+    } else {
+        writeln!(
+            out,
+            "wrote {} ({} task(s) of sweep '{name}'); submit it with: sbatch {}",
+            script.display(),
+            indices.len(),
+            script.display()
+        )
+        .map_err(io(stdout))?;
+    }
+    Ok(())
+}
+
+/// `gan-lab sweep SPEC --status`: each run's task, from the shards, the
+/// main database and Slurm.
+pub fn status(ctx: &Context, path: &Path, out: &mut dyn Write) -> Result<Vec<shards::TaskStatus>> {
+    let sweep = spec::load(path)?;
+    let states = slurm::task_states(&sweep.spec.name);
+    let tasks = shards::status(&ctx.db, &sweep, &states)?;
+    let io = |source| SweepError::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
+    };
+    writeln!(
+        out,
+        "sweep '{}': {} run(s); shards in {}{}",
+        sweep.spec.name,
+        sweep.runs.len(),
+        crate::layout::shard_folder(&ctx.db, &sweep.spec.name)?.display(),
+        if states.is_empty() {
+            " (squeue/sacct know no task of it)"
+        } else {
+            ""
+        }
+    )
+    .map_err(io)?;
+    write!(out, "{}", shards::render(&tasks)).map_err(io)?;
+    Ok(tasks)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|source| SweepError::Io {
+        path: path.to_path_buf(),
+        source,
     })
 }
 

@@ -1,7 +1,10 @@
 //! The median stopping rule, applied inside each run of a sweep: after an
 //! evaluation, the run compares its score with the other runs of the sweep
 //! at the same step (read from the shared database) and stops if it trails
-//! their median.
+//! their median. A run trained into a database shard (a Slurm array task)
+//! also reads the other shards of its sweep, read-only; a shard that cannot
+//! be read (being created, or on a file system that cannot share SQLite's
+//! reader index) is left out.
 
 use gan_lab_variants::Scalar;
 
@@ -18,6 +21,8 @@ pub struct MedianStop<'a> {
     pub score: String,
     pub lower_is_better: bool,
     pub rule: MedianRule,
+    /// The folder of the sweep's shards, when this run trains into one.
+    pub shards: Option<std::path::PathBuf>,
 }
 
 /// The verdict for `value` against the other runs' `others` at one step:
@@ -61,9 +66,12 @@ impl EarlyStop for MedianStop<'_> {
         else {
             return Ok(None);
         };
-        let others = self
-            .tracker
-            .sweep_values_at(&self.sweep, &self.score, step, &self.run_id)?;
+        let mut others =
+            self.tracker
+                .sweep_values_at(&self.sweep, &self.score, step, &self.run_id)?;
+        if let Some(folder) = &self.shards {
+            others.extend(self.other_shards(folder, step));
+        }
         Ok(
             trails_median(value, &others, self.lower_is_better, self.rule.min_runs).map(|median| {
                 format!(
@@ -74,6 +82,29 @@ impl EarlyStop for MedianStop<'_> {
                 )
             }),
         )
+    }
+}
+
+impl MedianStop<'_> {
+    /// The values at `step` in the other shards of `folder`.
+    fn other_shards(&self, folder: &std::path::Path, step: u64) -> Vec<f64> {
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return Vec::new();
+        };
+        let own = self.tracker.path().canonicalize().ok();
+        let mut values = Vec::new();
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.extension().is_none_or(|e| e != "sqlite") || path.canonicalize().ok() == own {
+                continue;
+            }
+            if let Ok(shard) = Tracker::open_read_only(&path)
+                && let Ok(found) =
+                    shard.sweep_values_at(&self.sweep, &self.score, step, &self.run_id)
+            {
+                values.extend(found);
+            }
+        }
+        values
     }
 }
 
@@ -145,6 +176,7 @@ mod tests {
                 after_step: 5,
                 min_runs: 3,
             },
+            shards: None,
         };
         let fid = |v: f64| {
             vec![Scalar {

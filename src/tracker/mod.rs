@@ -37,6 +37,7 @@
 //! tags), `metrics` (metric series and artifacts), `sweeps` (the sweep registry).
 
 mod heartbeat;
+mod merge;
 mod metrics;
 mod records;
 mod runs;
@@ -50,6 +51,7 @@ use rusqlite::backup::Backup;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, Transaction, TransactionBehavior};
 
 pub use heartbeat::Heartbeat;
+pub use merge::MergeReport;
 pub use records::{
     Artifact, LatestMetric, Liveness, MetricPoint, NewRun, RunFilter, RunRecord, RunStatus,
     SweepRecord, status_label, status_with_reason,
@@ -165,6 +167,18 @@ pub enum TrackerError {
         pid: Option<u32>,
         host: String,
     },
+    #[error(
+        "{} is not a gan-lab database shard (not a SQLite database); merge takes shard files such as runs/shards/<sweep>/0.sqlite, or folders of them",
+        path.display()
+    )]
+    NotAShard { path: PathBuf },
+    #[error("merging: could not copy the run folder {} to {}", from.display(), to.display())]
+    MergeCopy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{what} is {len} characters long; the limit is {limit}")]
     TooLong {
         what: String,
@@ -192,6 +206,7 @@ impl TrackerError {
                 | Self::CannotOpen { .. }
                 | Self::RunBusy { .. }
                 | Self::TooLong { .. }
+                | Self::NotAShard { .. }
         )
     }
 }

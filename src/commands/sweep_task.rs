@@ -1,0 +1,106 @@
+//! `gan-lab sweep-task SPEC --index I`: trains exactly run `I` of a sweep's
+//! plan (the same configuration hash and run name as a local sweep) into
+//! its own database shard, `runs/shards/<sweep>/<I>.sqlite`, with its run
+//! folder beside it. One Slurm array task runs one of these.
+
+use std::path::Path;
+
+use crate::commands::run::{self, RunReport};
+use crate::context::Context;
+use crate::error::{AppError, Result};
+use crate::sweep::{self, plan};
+use crate::tracker::{Liveness, RunStatus, Tracker};
+
+/// Trains (or resumes) run `index` of the sweep at `path`; `None` when
+/// there is nothing to do (done, or failed without `retry_failed`).
+pub fn sweep_task(
+    ctx: &Context,
+    path: &Path,
+    index: usize,
+    retry_failed: bool,
+) -> Result<Option<RunReport>> {
+    let sweep = sweep::spec::load(path)?;
+    let name = &sweep.spec.name;
+    let Some(planned) = sweep.runs.get(index) else {
+        return Err(AppError::Usage(format!(
+            "--index {index} is outside sweep '{name}' ({}): its plan has {} run(s), indices 0 to {}; see `gan-lab sweep {} --dry-run`",
+            path.display(),
+            sweep.runs.len(),
+            sweep.runs.len().saturating_sub(1),
+            path.display()
+        )));
+    };
+    let shard = crate::layout::shard(&ctx.db, name, index)?;
+    let tracker = Tracker::open(&shard)?;
+    tracker.upsert_sweep(&sweep::record(&sweep))?;
+    let recorded = plan::recorded(&tracker, name)?.remove(&planned.spec.config_hash());
+    let shard_ctx = Context {
+        db: shard.clone(),
+        ..ctx.clone()
+    };
+    let Some(record) = recorded else {
+        eprintln!(
+            "sweep '{name}' run {index} ({}): training into {}",
+            planned.spec.name,
+            shard.display()
+        );
+        return Ok(Some(run::run(
+            &shard_ctx,
+            &sweep.base,
+            &planned.overrides,
+            Some(name),
+        )?));
+    };
+    let alive = record.liveness(crate::tracker::now(), &crate::tracker::this_host());
+    let action = plan::decide(
+        &record,
+        retry_failed,
+        (alive == Liveness::Alive).then_some(record.pid.unwrap_or(0)),
+    );
+    match action {
+        plan::Action::Done | plan::Action::Failed => {
+            let hint = if record.status == RunStatus::Failed {
+                "; --retry-failed trains it again"
+            } else {
+                ""
+            };
+            eprintln!(
+                "sweep '{name}' run {index} ({}): run {} is already {} in {}; nothing to do{hint}",
+                planned.spec.name,
+                record.id,
+                record.status,
+                shard.display()
+            );
+            Ok(None)
+        }
+        plan::Action::Busy { .. } => Err(AppError::Usage(format!(
+            "sweep '{name}' run {index}: run {} is still training on {} (process {}); wait for it, or cancel that task",
+            record.id,
+            record.host,
+            record.pid.map_or("?".into(), |p| p.to_string())
+        ))),
+        plan::Action::Resume => {
+            eprintln!(
+                "sweep '{name}' run {index} ({}): resuming run {} in {}",
+                planned.spec.name,
+                record.id,
+                shard.display()
+            );
+            Ok(Some(run::resume(&shard_ctx, &record.id)?))
+        }
+        plan::Action::Train => {
+            eprintln!(
+                "sweep '{name}' run {index} ({}): run {} failed; training it again into {}",
+                planned.spec.name,
+                record.id,
+                shard.display()
+            );
+            Ok(Some(run::run(
+                &shard_ctx,
+                &sweep.base,
+                &planned.overrides,
+                Some(name),
+            )?))
+        }
+    }
+}
