@@ -62,7 +62,7 @@ pub enum EvaluatorError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error(
-        "stopped while training the evaluator; nothing was cached, so the next run that scores trains it again"
+        "stopped while training the evaluator; nothing was written"
     )]
     Stopped,
     #[error("the cached evaluator in {} is unreadable; delete that folder to retrain it", path.display())]
