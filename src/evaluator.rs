@@ -61,9 +61,7 @@ pub enum EvaluatorError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error(
-        "stopped while training the evaluator; nothing was written"
-    )]
+    #[error("stopped while training the evaluator; nothing was written")]
     Stopped,
     #[error("the cached evaluator in {} is unreadable; delete that folder to retrain it", path.display())]
     Read {

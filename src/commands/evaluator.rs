@@ -83,7 +83,7 @@ impl Trained {
                     "the built-in evaluator: test accuracy {:.2}%, {:.2} points apart; both give the same class to {:.2}% of the test images\n\
                      gan-lab keeps scoring with the built-in one; to score with this one, pass --evaluator {dir} (or set GAN_LAB_EVALUATOR)\n",
                     100.0 * a.accuracy[1],
-                    100.0 * (a.accuracy[0] - a.accuracy[1]).abs(),
+                    a.points_apart(),
                     100.0 * a.same_class,
                 );
             }
