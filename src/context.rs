@@ -14,6 +14,9 @@ pub struct Context {
     pub data_dir: Option<PathBuf>,
     /// Where trained evaluators are cached.
     pub cache: PathBuf,
+    /// A locally trained evaluator to score with instead of the built-in one
+    /// (`--evaluator DIR`).
+    pub evaluator: Option<PathBuf>,
     pub device: DeviceChoice,
     /// Show the progress bar.
     pub progress: bool,

@@ -59,7 +59,9 @@ impl DeviceChoice {
     pub fn build(self) -> Result<Device, DeviceError> {
         match self {
             DeviceChoice::Flex => Ok(Device::flex()),
+            // burn 0.22 deprecates ndarray for flex; it stays selectable.
             #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
             DeviceChoice::Ndarray => Ok(Device::ndarray()),
             #[cfg(not(feature = "ndarray"))]
             DeviceChoice::Ndarray => Err(DeviceError::NotBuilt("ndarray")),

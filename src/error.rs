@@ -73,8 +73,8 @@ impl AppError {
             AppError::Data(e) => e.is_user_error(),
             AppError::Report(e) => e.is_user_error(),
             AppError::Tracker(e) => e.is_user_error(),
+            AppError::Evaluator(e) => e.is_user_error(),
             AppError::Runner(_)
-            | AppError::Evaluator(_)
             | AppError::Metrics(_)
             | AppError::Variant(_)
             | AppError::Io { .. } => false,

@@ -3,15 +3,14 @@
 //! generated set against it. [`ImageScorer`] is the [`Judge`] that variants
 //! score themselves with.
 
-use std::cell::RefCell;
-use std::path::Path;
+use std::cell::{OnceCell, RefCell};
+use std::path::{Path, PathBuf};
 
 use gan_lab_variants::metric::{IMAGE_SCORES, class_scores, lookup};
 use gan_lab_variants::{Better, Judge, MetricInfo, Scalar, VariantError};
 
 use crate::context::Context;
-use crate::data::to_unit_range;
-use crate::data::{self, Dataset, Split};
+use crate::data::{self, Dataset, IMAGE_PIXELS, Split, to_unit_range};
 use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
 use crate::metrics::{self, Features, Gaussian, KidOptions};
 use crate::spec::Metric;
@@ -35,7 +34,8 @@ impl ScoringError {
         match self {
             ScoringError::Data(e) => e.is_user_error(),
             ScoringError::Device(_) => true,
-            ScoringError::Evaluator(_) | ScoringError::Metrics(_) => false,
+            ScoringError::Evaluator(e) => e.is_user_error(),
+            ScoringError::Metrics(_) => false,
         }
     }
 }
@@ -155,7 +155,11 @@ fn rows_of(features: &[f32], labels: &[u8], class: u8) -> Vec<f32> {
 
 pub struct ImageScorer {
     pub evaluator: Evaluator,
-    reference: Reference,
+    /// Computed (or read from the cache) when first needed, so that a run
+    /// starts training at once.
+    reference: OnceCell<Reference>,
+    /// Where the reference features are cached.
+    reference_cache: PathBuf,
     metrics: Vec<Metric>,
     /// The test split in `[-1, 1]`, and its classes.
     test_pixels: Vec<f32>,
@@ -173,16 +177,12 @@ struct Outputs {
 }
 
 /// The evaluator's features of the reference images, cached beside the
-/// evaluator (keyed by a hash of the images), since every process that
-/// scores needs them and they take about 10 CPU-seconds for 10,000 images.
-fn reference_features(evaluator: &Evaluator, reference: &Dataset) -> Vec<f32> {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(&reference.images.pixels);
-    let hash = hex::encode(hasher.finalize());
-    let path = evaluator.dir.join(format!("reference-{}.f32", &hash[..16]));
-    let expected = reference.labels.len() * FEATURE_DIM * 4;
-    if let Ok(bytes) = std::fs::read(&path)
+/// evaluator (keyed by a hash of the images, see [`ImageScorer::new`]), since
+/// every process that scores needs them and they take about 10 CPU-seconds
+/// for 10,000 images.
+fn reference_features(evaluator: &Evaluator, path: &Path, pixels: &[f32]) -> Vec<f32> {
+    let expected = pixels.len() / IMAGE_PIXELS * FEATURE_DIM * 4;
+    if let Ok(bytes) = std::fs::read(path)
         && bytes.len() == expected
     {
         return bytes
@@ -190,41 +190,60 @@ fn reference_features(evaluator: &Evaluator, reference: &Dataset) -> Vec<f32> {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
     }
-    let (features, _) = evaluator.outputs(&to_unit_range(&reference.images.pixels));
+    let (features, _) = evaluator.outputs(pixels);
     // Written beside, then renamed, so a reader never sees half a file; a
     // cache that cannot be written only costs the time next run.
     let bytes: Vec<u8> = features.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let _ = crate::fsutil::write_atomic(&path, &bytes);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = crate::fsutil::write_atomic(path, &bytes);
     features
 }
 
-impl ImageScorer {
-    /// Scores against `reference` (the test split), computing `metrics`.
-    pub fn new(
-        evaluator: Evaluator,
-        reference: &Dataset,
-        metrics: Vec<Metric>,
-    ) -> metrics::Result<Self> {
-        let features = reference_features(&evaluator, reference);
+impl Reference {
+    fn new(features: Vec<f32>, labels: &[u8]) -> metrics::Result<Self> {
         let gaussian = Gaussian::fit(Features::new(&features, FEATURE_DIM)?)?;
         let per_class = (0..CLASSES as u8)
             .map(|c| {
-                let rows = rows_of(&features, &reference.labels, c);
+                let rows = rows_of(&features, labels, c);
                 Gaussian::fit(Features::new(&rows, FEATURE_DIM)?)
             })
             .collect::<metrics::Result<Vec<_>>>()?;
         Ok(Self {
+            features,
+            gaussian,
+            per_class,
+        })
+    }
+}
+
+impl ImageScorer {
+    /// Scores against `reference` (the test split), computing `metrics`.
+    pub fn new(evaluator: Evaluator, reference: &Dataset, metrics: Vec<Metric>) -> Self {
+        use sha2::{Digest, Sha256};
+        let hash = hex::encode(Sha256::digest(&reference.images.pixels));
+        let reference_cache = evaluator.dir.join(format!("reference-{}.f32", &hash[..16]));
+        Self {
             evaluator,
-            reference: Reference {
-                features,
-                gaussian,
-                per_class,
-            },
+            reference: OnceCell::new(),
+            reference_cache,
             metrics,
             test_pixels: to_unit_range(&reference.images.pixels),
             test_labels: reference.labels.clone(),
             last: RefCell::new(None),
-        })
+        }
+    }
+
+    /// The evaluator's outputs of the test split, computed on first need.
+    fn reference(&self) -> metrics::Result<&Reference> {
+        if let Some(reference) = self.reference.get() {
+            return Ok(reference);
+        }
+        let features =
+            reference_features(&self.evaluator, &self.reference_cache, &self.test_pixels);
+        let reference = Reference::new(features, &self.test_labels)?;
+        Ok(self.reference.get_or_init(|| reference))
     }
 
     fn outputs(&self, pixels: &[f32]) -> Outputs {
@@ -249,8 +268,9 @@ impl ImageScorer {
         labels: Option<&[u8]>,
     ) -> metrics::Result<Vec<Scalar>> {
         let Outputs { features, probs } = self.outputs(pixels);
+        let own = self.reference()?;
         let generated = Features::new(&features, FEATURE_DIM)?;
-        let reference = Features::new(&self.reference.features, FEATURE_DIM)?;
+        let reference = Features::new(&own.features, FEATURE_DIM)?;
         let probs = Features::new(&probs, CLASSES)?;
         let mut out = Vec::new();
         let mut push = |name: &'static str, value: f64| out.push(Scalar::new(name, value));
@@ -258,7 +278,7 @@ impl ImageScorer {
             match metric {
                 Metric::Fid => push(
                     "fid",
-                    Gaussian::fit(generated)?.frechet_distance(&self.reference.gaussian)?,
+                    Gaussian::fit(generated)?.frechet_distance(&own.gaussian)?,
                 ),
                 Metric::Kid => {
                     let kid = metrics::kid(reference, generated, &KidOptions::default())?;
@@ -317,7 +337,7 @@ impl ImageScorer {
                 let rows = rows_of(features, labels, class);
                 if rows.len() >= 2 * FEATURE_DIM {
                     let fid = Gaussian::fit(Features::new(&rows, FEATURE_DIM)?)?
-                        .frechet_distance(&self.reference.per_class[class as usize])?;
+                        .frechet_distance(&self.reference()?.per_class[class as usize])?;
                     out.push(Scalar::new(INTRA_FID[class as usize], fid));
                     intra.push(fid);
                 }
@@ -392,17 +412,21 @@ pub fn objective(spec: &crate::spec::Spec) -> Option<gan_lab_variants::Objective
     spec.variant.config().objective(&score_keys(&eval.metrics))
 }
 
-/// The cached evaluator for `data_dir`, trained first when there is none.
+/// The evaluator that scores the data in `data_dir` (see [`Evaluator::select`]):
+/// the chosen one, the pinned one, or one trained for these data first.
 pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> Result<Evaluator> {
-    let cached = crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(data_dir)?)
-        .join("info.json")
-        .is_file();
-    if ctx.progress && !cached {
-        eprintln!("no evaluator cached for this data yet: training it once (a few minutes)");
+    let hash = data::data_hash(data_dir)?;
+    let chosen = ctx.evaluator.as_deref();
+    if ctx.progress && crate::evaluator::must_train(&ctx.cache, &hash, chosen) {
+        eprintln!(
+            "no evaluator for these data yet (the built-in one is for the official Fashion-MNIST files): training it once (a few minutes)"
+        );
     }
-    Ok(Evaluator::load_or_train(
+    Ok(Evaluator::select(
         &ctx.cache,
         data_dir,
+        &hash,
+        chosen,
         &ctx.device.build()?,
         ctx.progress,
         &ctx.stop,
@@ -421,7 +445,7 @@ pub fn image_scorer(ctx: &Context, metrics: Vec<Metric>) -> Result<ImageScorer> 
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
     let evaluator = load_evaluator(ctx, &data_dir)?;
     let test = data::load_split(&data_dir, Split::Test)?;
-    Ok(ImageScorer::new(evaluator, &test, metrics)?)
+    Ok(ImageScorer::new(evaluator, &test, metrics))
 }
 
 /// Scores as an aligned two-column table.

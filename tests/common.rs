@@ -77,11 +77,12 @@ impl Lab {
     }
 
     /// `gan-lab --db runs/db.sqlite --quiet --cache-dir cache [--data-dir DATA] ARGS`
-    /// in the lab folder, with GAN_LAB_DB unset.
+    /// in the lab folder, with GAN_LAB_DB and GAN_LAB_EVALUATOR unset.
     pub fn process(&self, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(bin());
         cmd.current_dir(self.path())
             .env_remove("GAN_LAB_DB")
+            .env_remove("GAN_LAB_EVALUATOR")
             .arg("--db")
             .arg(self.db())
             .arg("--quiet")

@@ -33,6 +33,7 @@ fn context(dir: &Path, data: &Path, stop: bool) -> Context {
         db: dir.join("runs/db.sqlite"),
         data_dir: Some(data.to_path_buf()),
         cache: dir.join("cache"),
+        evaluator: None,
         device: DeviceChoice::Flex,
         progress: false,
         stop: Arc::new(AtomicBool::new(stop)),

@@ -150,3 +150,97 @@ fn eval_input_errors() {
         .code(2)
         .stderr(contains("eval.every is 9 but the run has 2 steps"));
 }
+
+/// The official Fashion-MNIST files are scored at once by the evaluator
+/// built into gan-lab: nothing is trained, and its weights give the test
+/// accuracy recorded with them.
+#[test]
+fn the_built_in_evaluator_scores_the_official_files_at_once() {
+    use gan_lab::evaluator::{Evaluator, PINNED_SHA256, pinned_info};
+
+    let lab = Lab::with_real_data();
+    let text = lab.ok(&["evaluator", "info"]);
+    assert!(
+        text.contains("evaluator v1-a4e624cb3496ca05\n")
+            && text.contains("in use         built in (pinned)")
+            && text.contains(PINNED_SHA256)
+            && text.contains("test accuracy  92.16%"),
+        "{text}"
+    );
+    // Only the reference features were cached, beside no trained evaluator.
+    let cached: Vec<String> = std::fs::read_dir(lab.cache().join("evaluator"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cached, [format!("pinned-v1-{}", &PINNED_SHA256[..16])]);
+
+    let device = burn::prelude::Device::flex();
+    let pinned = Evaluator::pinned(&lab.cache(), &device).unwrap();
+    let test = gan_lab::data::load_split(lab.data(), gan_lab::data::Split::Test).unwrap();
+    assert_eq!(pinned.accuracy(&test), pinned_info().test_accuracy);
+
+    let nowhere = lab.path().join("nowhere");
+    lab.cmd(&[
+        "--evaluator",
+        nowhere.to_str().unwrap(),
+        "evaluator",
+        "info",
+    ])
+    .assert()
+    .code(2)
+    .stderr(contains("no evaluator in").and(contains("--out DIR")));
+}
+
+/// `evaluator train --out DIR` writes an evaluator that scores only when
+/// chosen with `--evaluator DIR`, and only the data it was trained on.
+#[test]
+fn a_retrained_evaluator_scores_when_chosen() {
+    let lab = Lab::with_fake_data(200);
+    let retrained = lab.path().join("retrained");
+    let text = lab.ok(&["evaluator", "train", "--out", retrained.to_str().unwrap()]);
+    assert!(
+        text.contains(&format!("written to {}", retrained.display()))
+            && text.contains(&format!("pass --evaluator {}", retrained.display())),
+        "{text}"
+    );
+    assert!(retrained.join("model.bpk").is_file());
+    let chosen = ["--evaluator", retrained.to_str().unwrap()];
+    let info = lab.ok(&[&chosen[..], &["evaluator", "info"]].concat());
+    assert!(
+        info.contains(&format!(
+            "in use         trained locally, {}",
+            retrained.display()
+        )) && info.contains("-local-"),
+        "{info}"
+    );
+    assert!(
+        !lab.cache().join("evaluator").exists(),
+        "the chosen evaluator was used, none was trained"
+    );
+
+    // Another data set: the evaluator is refused for it.
+    let other = Lab::with_fake_data(120);
+    other
+        .cmd(&[&chosen[..], &["evaluator", "info"]].concat())
+        .assert()
+        .code(2)
+        .stderr(contains("was trained on other data"));
+
+    // A folder with other files in it is not overwritten.
+    let busy = lab.path().join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    lab.cmd(&["evaluator", "train", "--out", busy.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(contains("already holds other files"));
+    assert_eq!(
+        std::fs::read_to_string(busy.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    // --verify compares with the built-in evaluator, which is for other data.
+    lab.cmd(&["evaluator", "train", "--verify"])
+        .assert()
+        .code(2)
+        .stderr(contains("leave out --verify"));
+}

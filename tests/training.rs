@@ -20,6 +20,7 @@ fn context(lab: &Lab, stop: bool) -> Context {
         db: lab.db(),
         data_dir: Some(lab.data().to_path_buf()),
         cache: lab.cache(),
+        evaluator: None,
         device: DeviceChoice::Flex,
         progress: false,
         stop: Arc::new(AtomicBool::new(stop)),
@@ -223,4 +224,30 @@ fn short_run_on_real_fashion_mnist() {
         mean > 0.5,
         "mean D accuracy on real images over steps 21-40 is {mean}"
     );
+}
+
+/// `--device ndarray` still trains a DCGAN (CI builds the tests with
+/// `--features ndarray`; without the feature the flag is refused, exit 2).
+#[test]
+fn trains_on_the_ndarray_device() {
+    let lab = Lab::with_fake_data(64);
+    let spec = tiny_spec(lab.path(), "nd", "Dcgan", "NonSaturating", 4);
+    let args = ["run", spec.to_str().unwrap(), "--device", "ndarray"];
+    if !cfg!(feature = "ndarray") {
+        lab.cmd(&args)
+            .assert()
+            .code(2)
+            .stderr(contains("--features ndarray"));
+        return;
+    }
+    lab.ok(&args);
+    let tracker = lab.tracker();
+    let run = tracker.run("nd").unwrap();
+    assert_eq!(run.status, RunStatus::Finished);
+    assert_eq!((run.steps_done, run.device.as_str()), (4, "ndarray"));
+    for key in ["loss_d", "loss_g"] {
+        let points = series(&tracker, &run.id, key);
+        assert_eq!(points.len(), 4, "{key}");
+        assert!(points.iter().all(|p| p.1.is_finite()), "{key}: {points:?}");
+    }
 }

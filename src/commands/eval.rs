@@ -44,14 +44,14 @@ pub fn eval_run(ctx: &Context, run_ref: &str, which: Checkpoint, samples: usize)
         })
         .collect();
     tracker.log_metrics(&restored.run.id, &points)?;
-    tracker.set_tag(&restored.run.id, "evaluator", &scorer.evaluator.info.id())?;
+    tracker.set_tag(&restored.run.id, "evaluator", &scorer.evaluator.id())?;
     Ok(format!(
         "run {} ({}), checkpoint {} at step {}, {samples} samples, evaluator {}\n{}",
         restored.run.id,
         restored.run.name,
         RunLayout::checkpoint_rel(which),
         restored.step,
-        scorer.evaluator.info.id(),
+        scorer.evaluator.id(),
         format_scores(&scores)
     ))
 }
@@ -85,7 +85,7 @@ pub fn eval_images(ctx: &Context, path: &Path) -> Result<String> {
     Ok(format!(
         "{n} images from {}, evaluator {}\n{}",
         path.display(),
-        scorer.evaluator.info.id(),
+        scorer.evaluator.id(),
         format_scores(&scores)
     ))
 }

@@ -1,23 +1,104 @@
 //! `gan-lab evaluator train` and `evaluator info`: the Fashion-MNIST
 //! classifier that scores generated images, and sanity references for it.
 
+use std::path::{Path, PathBuf};
+
 use crate::context::Context;
 use crate::data::{self, Split};
-use crate::error::Result;
-use crate::evaluator::Evaluator;
+use crate::error::{AppError, Result};
+use crate::evaluator::{Agreement, Evaluator, EvaluatorError, Source, cache_folder, pinned_info};
 use crate::scoring::{format_scores, image_scorer};
 use crate::spec::Metric;
 
-/// `gan-lab evaluator train`: (re)trains the evaluator for the data and caches it.
-pub fn train(ctx: &Context) -> Result<Evaluator> {
+/// What `evaluator train` did.
+pub struct Trained {
+    pub evaluator: Evaluator,
+    /// Where it was written, and whether that is the cache folder scoring
+    /// these data falls back on.
+    pub out: PathBuf,
+    pub in_cache: bool,
+    /// On the data the built-in evaluator was trained on: how the two
+    /// compare on the test split (the new one first).
+    pub pinned: Option<Agreement>,
+}
+
+/// `gan-lab evaluator train [--out DIR] [--verify]`: trains an evaluator with
+/// the built-in one's recipe, into `out` or else the cache folder for the
+/// data. With `verify`, fails unless it is within [`crate::evaluator::MAX_POINTS_APART`] of
+/// the built-in one's test accuracy.
+pub fn train(ctx: &Context, out: Option<&Path>, verify: bool) -> Result<Trained> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;
-    Ok(Evaluator::train(
-        &ctx.cache,
-        &data_dir,
-        &ctx.device.build()?,
-        ctx.progress,
-        &ctx.stop,
-    )?)
+    let hash = data::data_hash(&data_dir)?;
+    let official = hash == pinned_info().data_hash;
+    if verify && !official {
+        return Err(AppError::Usage(format!(
+            "--verify compares with the built-in evaluator, which was trained on the official Fashion-MNIST files; the data in {} are other files (data hash {}): leave out --verify",
+            data_dir.display(),
+            &hash[..16]
+        )));
+    }
+    let cache = cache_folder(&ctx.cache, &hash);
+    let out = out.map_or_else(|| cache.clone(), Path::to_path_buf);
+    let device = ctx.device.build()?;
+    let evaluator = Evaluator::train(&data_dir, &out, &device, ctx.progress, &ctx.stop)?;
+    let pinned = if official {
+        let test = data::load_split(&data_dir, Split::Test)?;
+        Some(evaluator.agreement(&Evaluator::pinned(&ctx.cache, &device)?, &test))
+    } else {
+        None
+    };
+    if let Some(agreement) = pinned
+        && verify
+        && !agreement.reproduces()
+    {
+        return Err(EvaluatorError::Disagrees {
+            agreement,
+            path: out,
+        }
+        .into());
+    }
+    Ok(Trained {
+        evaluator,
+        in_cache: out == cache,
+        out,
+        pinned,
+    })
+}
+
+impl Trained {
+    /// What was trained, how it compares with the built-in one, and how to use it.
+    pub fn summary(&self) -> String {
+        let info = &self.evaluator.info;
+        let mut out = format!(
+            "evaluator {} trained in {:.0} s: test accuracy {:.2}%, written to {}\n",
+            self.evaluator.id(),
+            info.train_seconds,
+            100.0 * info.test_accuracy,
+            self.out.display()
+        );
+        let dir = self.out.display();
+        match &self.pinned {
+            Some(a) => {
+                out += &format!(
+                    "the built-in evaluator: test accuracy {:.2}%, {:.2} points apart; both give the same class to {:.2}% of the test images\n\
+                     gan-lab keeps scoring with the built-in one; to score with this one, pass --evaluator {dir} (or set GAN_LAB_EVALUATOR)\n",
+                    100.0 * a.accuracy[1],
+                    a.points_apart(),
+                    100.0 * a.same_class,
+                );
+            }
+            None if self.in_cache => {
+                out +=
+                    "it scores these data from now on (there is no built-in evaluator for them)\n";
+            }
+            None => {
+                out += &format!(
+                    "to score with it, pass --evaluator {dir} (or set GAN_LAB_EVALUATOR)\n"
+                );
+            }
+        }
+        out
+    }
 }
 
 /// `gan-lab evaluator info`: the evaluator and sanity references (the
@@ -25,11 +106,17 @@ pub fn train(ctx: &Context) -> Result<Evaluator> {
 pub fn info(ctx: &Context) -> Result<String> {
     let scorer = image_scorer(ctx, Metric::ALL.to_vec())?;
     let info = &scorer.evaluator.info;
+    let evaluator = &scorer.evaluator;
+    let source = match &evaluator.source {
+        Source::Pinned => "built in (pinned)".to_string(),
+        Source::Local(dir) => format!("trained locally, {}", dir.display()),
+    };
     let mut out = format!(
-        "evaluator {}\n  test accuracy  {:.2}%\n  cache          {}\n  data hash      {}\n  trained in     {:.0} s ({} epochs)\n",
-        info.id(),
+        "evaluator {}\n  in use         {source}\n  sha256         {}\n  test accuracy  {:.2}%\n  cache          {}\n  data hash      {}\n  trained in     {:.0} s ({} epochs)\n",
+        evaluator.id(),
+        evaluator.sha256,
         100.0 * info.test_accuracy,
-        scorer.evaluator.dir.display(),
+        evaluator.dir.display(),
         info.data_hash,
         info.train_seconds,
         info.epochs

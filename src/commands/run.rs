@@ -210,7 +210,7 @@ fn train_claimed(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result
     let judge = match &spec.eval {
         Some(eval) => {
             let scorer = image_scorer(ctx, eval.metrics.clone())?;
-            tracker.set_tag(&run.id, "evaluator", &scorer.evaluator.info.id())?;
+            tracker.set_tag(&run.id, "evaluator", &scorer.evaluator.id())?;
             Some(Box::new(scorer) as Box<dyn gan_lab_variants::Judge>)
         }
         None => None,

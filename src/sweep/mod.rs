@@ -384,6 +384,9 @@ fn child_args(ctx: &Context, sweep: &Sweep, step: &Step) -> Vec<OsString> {
         args.extend(["--data-dir".into(), dir.clone().into()]);
     }
     args.extend(["--cache-dir".into(), ctx.cache.clone().into()]);
+    if let Some(dir) = &ctx.evaluator {
+        args.extend(["--evaluator".into(), dir.clone().into()]);
+    }
     match (&step.action, &step.record) {
         (Action::Resume, Some(record)) => {
             args.extend(["resume".into(), record.id.clone().into()]);
