@@ -262,7 +262,7 @@ struct BenchArgs {
     /// Python with torch for the PyTorch comparison [default: python3, skipped when it lacks torch]
     #[arg(long, env = "GAN_LAB_PYTHON", value_name = "PATH")]
     python: Option<String>,
-    /// The PyTorch DCGAN script [default: ../shared/bench/torch_dcgan.py beside the source tree]
+    /// The PyTorch DCGAN script [default: shared/bench/torch_dcgan.py in the nearest folder above the source tree]
     #[arg(long, value_name = "FILE")]
     torch_script: Option<PathBuf>,
     /// Folder of the experiment specs to train (sweep specs are left out)

@@ -81,9 +81,16 @@ impl BenchOptions {
     }
 }
 
-/// `../shared/bench/torch_dcgan.py` beside this source tree.
+/// `shared/bench/torch_dcgan.py` in the nearest folder above this source
+/// tree that has one (`../shared/bench` for a checkout beside `shared/`).
 pub fn default_torch_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/torch_dcgan.py")
+    let script = Path::new("shared/bench/torch_dcgan.py");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    root.ancestors()
+        .skip(1)
+        .map(|dir| dir.join(script))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| root.join("..").join(script))
 }
 
 /// The experiment specs (not sweeps) in `dir`, sorted, `dcgan.ron` first.
