@@ -267,6 +267,15 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Show everything recorded about one run
+    /// Measure training img/s (and PyTorch's, where importable), tracker writes, scoring time and peak memory
+    #[command(
+        after_help = "Examples:\n  gan-lab bench\n  gan-lab bench --quick --json\n  \
+        gan-lab bench --batch 64 --python /work/venv-torch/bin/python\n\n\
+        Each training measurement is a few untimed steps, then --steps timed ones. The reference \
+        DCGAN (experiments/dcgan.ron) is also trained alternately with the same network in PyTorch \
+        (shared/bench/torch_dcgan.py) when the Python can import torch."
+    )]
+    Bench(BenchArgs),
     #[command(
         after_help = "Example:\n  gan-lab show 3f9c   (an id, a unique id prefix or a unique run name)"
     )]
@@ -306,6 +315,34 @@ struct Cluster {
     /// With --slurm: at most this many tasks at once (the array's %K)
     #[arg(long, requires = "slurm")]
     max_parallel: Option<usize>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Compute device: flex (CPU, default), ndarray, wgpu or cuda
+    #[arg(long, default_value = "flex", value_parser = parse_device)]
+    device: DeviceChoice,
+    /// Batch size to train at, repeatable [default: 64 and 256]
+    #[arg(long = "batch", value_name = "N")]
+    batches: Vec<usize>,
+    /// Timed training steps per measurement, after 2 untimed ones [default: 10]
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Tiny settings that finish in seconds: batch 16, 2 steps, 50,000 tracker points, 1,000 images
+    #[arg(long)]
+    quick: bool,
+    /// Python with torch for the PyTorch comparison [default: python3, skipped when it lacks torch]
+    #[arg(long, env = "GAN_LAB_PYTHON", value_name = "PATH")]
+    python: Option<String>,
+    /// The PyTorch DCGAN script [default: shared/bench/torch_dcgan.py in the nearest folder above the source tree]
+    #[arg(long, value_name = "FILE")]
+    torch_script: Option<PathBuf>,
+    /// Folder of the experiment specs to train (sweep specs are left out)
+    #[arg(long, default_value = "experiments", value_name = "DIR")]
+    experiments: PathBuf,
+    /// Print the measurements as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -498,6 +535,36 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
                 limit: *limit,
             };
             print!("{}", commands::list::list(&db, &filter)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            let ctx = context(args.device);
+            let mut options = commands::bench::BenchOptions::new(&args.experiments)?;
+            if args.quick {
+                options = options.quick();
+            }
+            if !args.batches.is_empty() {
+                options.batches = args.batches.clone();
+            }
+            if let Some(steps) = args.steps {
+                options.steps = steps;
+            }
+            if let Some(python) = &args.python {
+                options.python = python.clone();
+                options.python_given = true;
+            }
+            if let Some(script) = &args.torch_script {
+                options.torch_script = script.clone();
+            }
+            let report = commands::bench::bench(&ctx, &options)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("plain data serializes")
+                );
+            } else {
+                print!("{}", commands::bench::format_report(&report));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluator(EvaluatorCommand::Train {

@@ -145,21 +145,31 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-/// The steps of every metric of `run`, by key, in insertion order.
+/// The steps of every metric of `run`, by key, in step order (points of one
+/// step in the order they were logged).
 fn steps_by_key(db: &Path, run: &str) -> BTreeMap<String, Vec<u64>> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT key, step FROM metrics WHERE run_id = ?1 ORDER BY key, step, rowid")
-        .unwrap();
-    let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for row in stmt
-        .query_map([run], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+    // Every series the run has points in, not only those with a latest value.
+    let keys: Vec<String> = Connection::open(db)
         .unwrap()
-    {
-        let (key, step) = row.unwrap();
-        by_key.entry(key).or_default().push(step);
-    }
-    by_key
+        .prepare("SELECT key FROM series WHERE run_id = ?1")
+        .unwrap()
+        .query_map([run], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let t = Tracker::open_read_only(db).unwrap();
+    keys.into_iter()
+        .map(|key| {
+            let steps: Vec<u64> = t
+                .metric_series(run, &key)
+                .unwrap()
+                .iter()
+                .map(|p| p.0)
+                .collect();
+            (key, steps)
+        })
+        .filter(|(_, steps)| !steps.is_empty())
+        .collect()
 }
 
 /// `PRAGMA integrity_check` of `db` is "ok", and no foreign key dangles.
@@ -181,16 +191,12 @@ fn assert_intact(db: &Path) {
     assert_eq!(dangling, 0, "{}", db.display());
 }
 
-/// (key, step) pairs of `run` recorded more than once, counting the extra rows.
+/// (key, step) pairs of `run` recorded more than once, counting the extra points.
 fn duplicate_rows(db: &Path, run: &str) -> i64 {
-    let conn = Connection::open(db).unwrap();
-    conn.query_row(
-        "SELECT COALESCE(SUM(n - 1), 0) FROM
-           (SELECT COUNT(*) AS n FROM metrics WHERE run_id = ?1 GROUP BY key, step)",
-        [run],
-        |r| r.get(0),
-    )
-    .unwrap()
+    steps_by_key(db, run)
+        .values()
+        .map(|steps| steps.windows(2).filter(|w| w[0] == w[1]).count() as i64)
+        .sum()
 }
 
 /// After a kill: every key holds steps 1..=F exactly once (the same F for

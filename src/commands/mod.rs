@@ -4,6 +4,7 @@
 //! parses flags and maps errors to exit codes. No other module imports from
 //! here.
 
+pub mod bench;
 pub mod check;
 pub mod eval;
 pub mod evaluator;

@@ -10,10 +10,13 @@
 //!
 //! The flow: `load` reads the tracker (runs, parameters, tags, sample
 //! files), `view` builds the page from it (the runs table in `table`), and
-//! [`render`] fills the template and writes the file. Loading is per selected run, one SQL query
-//! per (run, metric); the full series of one seed group is held at a time,
-//! then reduced to at most [`chart::MAX_POINTS`] points per series (min and
-//! max per bucket).
+//! [`render`] fills the template and writes the file. Loading is per
+//! selected run: a run that has ended is read from the digests the tracker
+//! stored when it ended (its short series whole; long ones as 500 bucket
+//! means, which seed groups and the diagnosis use, and each bucket's lowest
+//! and highest point, which a single run's line draws); a running run's
+//! series are read in full. One seed group is held at a time, then reduced
+//! to at most [`chart::MAX_POINTS`] points per series (min and max per bucket).
 //!
 //! Escaping: the page is rendered by minijinja with HTML auto-escape, so
 //! every user-given string (names, params, tags, failure reasons) is

@@ -208,11 +208,13 @@ fn charts(
     let mut color_of = vec![0; runs.len()];
     for (g, members) in groups.iter().enumerate() {
         let mut series = Vec::new();
+        let mut extremes = BTreeMap::new();
         for &i in members {
             color_of[i] = g;
-            let by_key = load::series(tracker, &runs[i], &charted)?;
-            summaries[i] = Some(summarize(&runs[i], &by_key, scored));
-            series.push(by_key);
+            let read = load::series(tracker, &runs[i], &charted)?;
+            summaries[i] = Some(summarize(&runs[i], &read.points, scored));
+            series.push(read.points);
+            extremes = read.extremes;
         }
         let label = if members.len() > 1 {
             let names: Vec<&str> = members.iter().map(|&i| runs[i].name.as_str()).collect();
@@ -228,7 +230,10 @@ fn charts(
                 .collect();
             let s = match parts.len() {
                 0 => continue,
-                1 if members.len() == 1 => Series::single(label.clone(), parts[0], per_series),
+                1 if members.len() == 1 => {
+                    let line = extremes.get(key.as_str()).map_or(parts[0], Vec::as_slice);
+                    Series::single(label.clone(), line, per_series)
+                }
                 _ => Series::group(label.clone(), &parts, per_series),
             };
             chart_series.entry(key.as_str()).or_default().push((g, s));

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
 
+use super::series::{self, SeriesDigest};
 use super::{Artifact, LatestMetric, MetricPoint, Result, Tracker, now};
 
 /// NaN and infinities become NULL (SQLite would turn NaN into NULL anyway).
@@ -16,30 +17,43 @@ fn finite(value: f64) -> Option<f64> {
 
 impl Tracker {
     /// Appends metric points to a run in one transaction, and moves each
-    /// metric's latest value forward (never back to an earlier step).
+    /// metric's latest value forward (never back to an earlier step). The
+    /// points of each metric become one chunk row (see [`series`](super::series)).
     pub fn log_metrics(&self, run: &str, points: &[MetricPoint]) -> Result<()> {
         if points.is_empty() {
             return Ok(());
         }
-        // Per key, the point at the highest step (the last one on ties): the
-        // only one that can become the latest value.
-        let mut latest: HashMap<&str, &MetricPoint> = HashMap::new();
+        // Per key, in order of first appearance: its points, and the point at
+        // the highest step (the last one on ties), the only one that can
+        // become the latest value.
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut by_key: Vec<(&str, Vec<&MetricPoint>, &MetricPoint)> = Vec::new();
         for p in points {
-            match latest.get(p.key.as_str()) {
-                Some(q) if q.step > p.step => {}
-                _ => {
-                    latest.insert(&p.key, p);
+            match index.get(p.key.as_str()) {
+                Some(&i) => {
+                    let entry = &mut by_key[i];
+                    entry.1.push(p);
+                    if p.step >= entry.2.step {
+                        entry.2 = p;
+                    }
+                }
+                None => {
+                    index.insert(&p.key, by_key.len());
+                    by_key.push((&p.key, vec![p], p));
                 }
             }
         }
         self.write(&format!("logging metrics of run {run}"), |tx| {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO metrics (run_id, key, step, value, wall_time)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            // Interns the key; new points make a stored digest stale.
+            let mut intern = tx.prepare_cached(
+                "INSERT INTO series (run_id, key) VALUES (?1, ?2)
+                 ON CONFLICT (run_id, key) DO UPDATE SET digest = NULL
+                 RETURNING id",
             )?;
-            for p in points {
-                insert.execute(params![run, p.key, p.step, finite(p.value), p.wall_time])?;
-            }
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO chunks (series_id, first_step, last_step, points)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
             let mut upsert = tx.prepare_cached(
                 "INSERT INTO latest_metrics (run_id, key, step, value, wall_time)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -47,8 +61,23 @@ impl Tracker {
                  SET step = excluded.step, value = excluded.value, wall_time = excluded.wall_time
                  WHERE excluded.step >= latest_metrics.step",
             )?;
-            for p in latest.values() {
-                upsert.execute(params![run, p.key, p.step, finite(p.value), p.wall_time])?;
+            for (key, pts, latest) in &by_key {
+                let id: i64 = intern.query_row(params![run, key], |r| r.get(0))?;
+                let first = pts.iter().map(|p| p.step).min().unwrap_or(0);
+                let last = pts.iter().map(|p| p.step).max().unwrap_or(0);
+                insert.execute(params![
+                    id,
+                    first,
+                    last,
+                    series::encode(pts.iter().copied())
+                ])?;
+                upsert.execute(params![
+                    run,
+                    key,
+                    latest.step,
+                    finite(latest.value),
+                    latest.wall_time
+                ])?;
             }
             Ok(())
         })
@@ -61,13 +90,44 @@ impl Tracker {
         self.write(
             &format!("truncating metrics of run {run} after step {step}"),
             |tx| {
-                let keys: Vec<String> = tx
-                    .prepare("SELECT key FROM latest_metrics WHERE run_id = ?1 AND step > ?2")?
-                    .query_map(params![run, step], |row| row.get(0))?
+                let keys: Vec<(String, i64)> = tx
+                    .prepare(
+                        "SELECT l.key, s.id FROM latest_metrics l
+                         JOIN series s ON s.run_id = l.run_id AND s.key = l.key
+                         WHERE l.run_id = ?1 AND l.step > ?2",
+                    )?
+                    .query_map(params![run, step], |row| Ok((row.get(0)?, row.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
-                let deleted = tx.execute(
-                    "DELETE FROM metrics WHERE run_id = ?1 AND step > ?2",
-                    params![run, step],
+                let chunks: Vec<(i64, u64, Vec<u8>)> = tx
+                    .prepare(
+                        "SELECT c.rowid, c.first_step, c.points FROM chunks c
+                         JOIN series s ON s.id = c.series_id
+                         WHERE s.run_id = ?1 AND c.last_step > ?2",
+                    )?
+                    .query_map(params![run, step], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut deleted = 0;
+                for (rowid, first, blob) in chunks {
+                    let mut points = Vec::new();
+                    series::decode_into(&blob, &mut points);
+                    let before = points.len();
+                    points.retain(|p| p.0 <= step);
+                    deleted += before - points.len();
+                    if first > step || points.is_empty() {
+                        tx.execute("DELETE FROM chunks WHERE rowid = ?1", [rowid])?;
+                    } else {
+                        let last = points.iter().map(|p| p.0).max().unwrap_or(first);
+                        tx.execute(
+                            "UPDATE chunks SET last_step = ?2, points = ?3 WHERE rowid = ?1",
+                            params![rowid, last, series::encode_points(&points)],
+                        )?;
+                    }
+                }
+                tx.execute(
+                    "UPDATE series SET digest = NULL WHERE run_id = ?1",
+                    params![run],
                 )?;
                 // The steps past `step` are undone: the run has done `step` of them.
                 tx.execute(
@@ -78,14 +138,15 @@ impl Tracker {
                     "DELETE FROM latest_metrics WHERE run_id = ?1 AND step > ?2",
                     params![run, step],
                 )?;
-                let mut restore = tx.prepare(
-                    "INSERT INTO latest_metrics (run_id, key, step, value, wall_time)
-                 SELECT run_id, key, step, value, wall_time FROM metrics
-                 WHERE run_id = ?1 AND key = ?2
-                 ORDER BY step DESC, rowid DESC LIMIT 1",
-                )?;
-                for key in &keys {
-                    restore.execute(params![run, key])?;
+                for (key, id) in &keys {
+                    // The last point written at the highest step left.
+                    if let Some(&(s, value, wall)) = series::read_series(tx, *id)?.last() {
+                        tx.execute(
+                            "INSERT INTO latest_metrics (run_id, key, step, value, wall_time)
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![run, key, s, finite(value), wall],
+                        )?;
+                    }
                 }
                 Ok(deleted)
             },
@@ -138,21 +199,33 @@ impl Tracker {
     }
 
     /// A metric series of a run (by full id) as (step, value, wall time),
-    /// ordered by step.
+    /// ordered by step (points of one step in the order they were logged).
     pub fn metric_series(&self, run: &str, key: &str) -> Result<Vec<(u64, f64, f64)>> {
-        self.query(
-            &format!("reading metric {key} of run {run}"),
-            "SELECT step, value, wall_time FROM metrics
-             WHERE run_id = ?1 AND key = ?2 ORDER BY step, rowid",
-            [run, key],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
-                    row.get(2)?,
-                ))
-            },
-        )
+        let op = || format!("reading metric {key} of run {run}");
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM series WHERE run_id = ?1 AND key = ?2")
+            .and_then(|mut stmt| stmt.query_row([run, key], |r| r.get(0)).optional())
+            .map_err(self.err(op()))?;
+        match id {
+            None => Ok(Vec::new()),
+            Some(id) => series::read_series(&self.conn, id).map_err(self.err(op())),
+        }
+    }
+
+    /// The stored digests of a run's (by full id) metric series, by key: a
+    /// run gets them when it ends, and a series written to since has none.
+    pub fn metric_digests(&self, run: &str) -> Result<HashMap<String, SeriesDigest>> {
+        let rows: Vec<(String, Vec<u8>)> = self.query(
+            &format!("reading metric digests of run {run}"),
+            "SELECT key, digest FROM series WHERE run_id = ?1 AND digest IS NOT NULL",
+            [run],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, blob)| Some((key, SeriesDigest::decode(&blob)?)))
+            .collect())
     }
 
     /// The names of the metrics a run (by full id) has logged, sorted.

@@ -34,7 +34,8 @@
 //!
 //! Files: `schema` (tables and migrations), `records` (rows as Rust values,
 //! liveness), `runs` (creating, claiming and finding runs, parameters and
-//! tags), `metrics` (metric series and artifacts), `sweeps` (the sweep registry).
+//! tags), `metrics` (metric series and artifacts), `series` (how points are
+//! packed into chunks, and the digests a report reads), `sweeps` (the sweep registry).
 
 mod heartbeat;
 mod merge;
@@ -42,6 +43,7 @@ mod metrics;
 mod records;
 mod runs;
 mod schema;
+mod series;
 mod sweeps;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +60,7 @@ pub use records::{
 };
 pub use runs::new_run_id;
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use series::SeriesDigest;
 
 /// How often a training process writes its heartbeat.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
@@ -726,7 +729,11 @@ mod tests {
         let t = Tracker::open(&path).unwrap();
         let total: i64 = t
             .conn
-            .query_row("SELECT count(*) FROM metrics", [], |r| r.get(0))
+            .query_row(
+                "SELECT coalesce(sum(length(points)), 0) / 24 FROM chunks",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(total, (THREADS as u64 * BATCHES * POINTS) as i64);
         for id in results.into_iter().map(Result::unwrap) {

@@ -199,6 +199,13 @@ impl Tracker {
                     running.then_some(now)
                 ],
             )
+            .and_then(|changed| {
+                // A run that ends gets the digests its report reads.
+                if !running && changed > 0 {
+                    super::series::write_digests(tx, run)?;
+                }
+                Ok(changed)
+            })
         })?;
         found(changed, run)
     }

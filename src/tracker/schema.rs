@@ -10,10 +10,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 
-use super::{Result, TrackerError, sqlite_error};
+use super::{Result, TrackerError, series, sqlite_error};
 
 /// 1: the initial schema.
 const V1: &str = "
@@ -142,12 +142,90 @@ const V3: &str = "
     );
 ";
 
-const STEPS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3)];
+/// 4: metric points packed per batch and series (see `series.rs`): the
+/// `series` table interns (run, key) and holds each ended run's digests, the
+/// `chunks` table holds the points. [`v4_move_points`] moves the rows of
+/// `metrics` there, writes the digests of runs that have ended, and drops it.
+const V4: &str = "
+    CREATE TABLE series (
+        id     INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key    TEXT NOT NULL,
+        digest BLOB,
+        UNIQUE (run_id, key)
+    );
+    CREATE TABLE chunks (
+        series_id  INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+        first_step INTEGER NOT NULL,
+        last_step  INTEGER NOT NULL,
+        points     BLOB NOT NULL
+    );
+    CREATE INDEX chunks_series_last_step ON chunks(series_id, last_step);
+";
 
-static MIGRATIONS: Migrations<'static> = Migrations::from_slice(STEPS);
+/// Points per chunk when [`V4`] moves old rows.
+const MOVED_CHUNK: usize = 4096;
+
+fn v4_move_points(tx: &Transaction) -> rusqlite_migration::HookResult {
+    let pairs: Vec<(String, String)> = tx
+        .prepare("SELECT DISTINCT run_id, key FROM metrics")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut read = tx.prepare(
+        "SELECT step, value, wall_time FROM metrics
+         WHERE run_id = ?1 AND key = ?2 ORDER BY step, rowid",
+    )?;
+    for (run, key) in &pairs {
+        let id: i64 = tx.query_row(
+            "INSERT INTO series (run_id, key) VALUES (?1, ?2) RETURNING id",
+            [run, key],
+            |r| r.get(0),
+        )?;
+        let points: Vec<series::Point> = read
+            .query_map([run, key], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
+                    r.get(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for chunk in points.chunks(MOVED_CHUNK) {
+            tx.execute(
+                "INSERT INTO chunks (series_id, first_step, last_step, points)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    id,
+                    chunk[0].0,
+                    chunk[chunk.len() - 1].0,
+                    series::encode_points(chunk)
+                ],
+            )?;
+        }
+    }
+    drop(read);
+    tx.execute_batch("DROP TABLE metrics")?;
+    let ended: Vec<String> = tx
+        .prepare("SELECT id FROM runs WHERE status != 'running'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for run in &ended {
+        series::write_digests(tx, run)?;
+    }
+    Ok(())
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up_with_hook(V4, v4_move_points),
+    ])
+}
 
 /// The schema version this build writes: the number of migrations.
-pub const VERSION: u32 = STEPS.len() as u32;
+pub const VERSION: u32 = 4;
 
 /// The schema version of the database `conn` is open on (0 for a new one).
 pub(super) fn version(conn: &Connection, path: &Path) -> Result<u32> {
@@ -179,7 +257,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             break;
         }
         backup(conn, path, found)?;
-        if let Err(source) = MIGRATIONS.to_latest(conn)
+        if let Err(source) = migrations().to_latest(conn)
             && version(conn, path)? == found
         {
             return Err(TrackerError::Migration {
@@ -237,11 +315,11 @@ mod tests {
         let path = dir.path().join("nested/folder/runs.db");
         let t = Tracker::open(&path).unwrap();
         assert_eq!(user_version(&t), VERSION);
-        assert_eq!(user_version(&t), 3);
+        assert_eq!(user_version(&t), 4);
         let id = t.create_run(&new_run("e", "a")).unwrap();
         drop(t);
         let t = Tracker::open(&path).unwrap();
-        assert_eq!(user_version(&t), 3);
+        assert_eq!(user_version(&t), 4);
         assert_eq!(t.run(&id).unwrap().name, "a");
     }
 
@@ -311,7 +389,7 @@ mod tests {
                 err,
                 TrackerError::NewerSchema {
                     found: 7,
-                    known: 3,
+                    known: 4,
                     ..
                 }
             ),
@@ -319,7 +397,7 @@ mod tests {
         );
         let msg = err.to_string();
         assert!(
-            msg.contains("was written by a newer gan-lab (schema 7, this build knows 3)"),
+            msg.contains("was written by a newer gan-lab (schema 7, this build knows 4)"),
             "{msg}"
         );
         assert!(msg.contains("runs.db"), "{msg}");
@@ -399,14 +477,14 @@ mod tests {
     }
 
     #[test]
-    fn migrates_a_version_2_database_to_3_keeping_its_runs() {
+    fn migrates_a_version_2_database_to_4_keeping_its_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.db");
         let recent = crate::tracker::now();
         write_v2(&path, recent);
 
         let t = Tracker::open(&path).unwrap();
-        assert_eq!(user_version(&t), 3);
+        assert_eq!(user_version(&t), 4);
         // The untouched version-2 copy lies beside it.
         let backup = Connection::open(backup_path(&path, 2)).unwrap();
         let old: (u32, i64) = backup
@@ -425,6 +503,13 @@ mod tests {
         assert_eq!(t.metric_series(&done.id, "fid").unwrap().len(), 1);
         assert_eq!(t.artifacts(&done.id).unwrap().len(), 1);
         assert!(t.sweep("lr").unwrap().is_some());
+        // Its points moved into chunks; it ended, so it has its digests.
+        assert_eq!(
+            t.metric_series(&done.id, "fid").unwrap(),
+            vec![(10, 250.0, 6.0)]
+        );
+        let digests = t.metric_digests(&done.id).unwrap();
+        assert_eq!(digests["fid"].points, vec![(10, 250.0)]);
         // Its heartbeat is its last sign of life: the newest metric.
         assert_eq!((done.pid, done.heartbeat_at), (None, Some(6.0)));
 
@@ -438,6 +523,9 @@ mod tests {
         let gone = t.run("gone").unwrap();
         assert_eq!((gone.pid, gone.heartbeat_at), (None, Some(9.0)));
         assert!(matches!(gone.liveness(now, "host"), Liveness::Lost { .. }));
+        // A running run has its points but no digests yet.
+        assert_eq!(t.metric_series(&busy.id, "loss_d").unwrap().len(), 1);
+        assert!(t.metric_digests(&busy.id).unwrap().is_empty());
 
         // New runs and the foreign keys work on the migrated database.
         let id = t.create_run(&new_run("e", "new")).unwrap();
@@ -449,7 +537,7 @@ mod tests {
         drop(t);
         // Reopening migrates nothing more.
         let t = Tracker::open(&path).unwrap();
-        assert_eq!(user_version(&t), 3);
+        assert_eq!(user_version(&t), 4);
         assert_eq!(t.list_runs(&Default::default()).unwrap().len(), 4);
     }
 
@@ -476,7 +564,7 @@ mod tests {
 
     #[test]
     fn the_migrations_are_valid() {
-        MIGRATIONS.validate().unwrap();
-        assert_eq!(VERSION, 3);
+        migrations().validate().unwrap();
+        assert_eq!(VERSION, 4);
     }
 }

@@ -60,14 +60,25 @@ impl Tracker {
         step: u64,
         except: &str,
     ) -> Result<Vec<f64>> {
-        self.query(
+        let chunks: Vec<Vec<u8>> = self.query(
             &format!("reading {key} at step {step} in sweep '{sweep}'"),
-            "SELECT m.value FROM metrics m JOIN runs r ON r.id = m.run_id
-             WHERE r.sweep_id = ?1 AND m.key = ?2 AND m.step = ?3 AND r.id != ?4
-               AND m.value IS NOT NULL",
+            "SELECT c.points FROM chunks c
+             JOIN series s ON s.id = c.series_id
+             JOIN runs r ON r.id = s.run_id
+             WHERE r.sweep_id = ?1 AND s.key = ?2 AND r.id != ?4
+               AND c.first_step <= ?3 AND c.last_step >= ?3",
             params![sweep, key, step, except],
             |row| row.get(0),
-        )
+        )?;
+        let mut points = Vec::new();
+        for blob in &chunks {
+            super::series::decode_into(blob, &mut points);
+        }
+        Ok(points
+            .into_iter()
+            .filter(|p| p.0 == step && p.1.is_finite())
+            .map(|p| p.1)
+            .collect())
     }
 }
 
