@@ -24,11 +24,15 @@ pub struct SampleRequest {
     pub class: Option<String>,
     /// Walk between two noise vectors in this many steps per row.
     pub interpolate: Option<usize>,
+    /// Pixels per image pixel in a PNG grid (nearest neighbour).
+    pub scale: usize,
 }
 
 /// Images one `sample` call may write (a 10,000-image IDX3 file is the usual
 /// input of `eval --images`; this leaves ample room and bounds memory).
 pub const MAX_SAMPLES: usize = 100_000;
+/// The largest `--scale` (a 64-image grid at 16 is about 4,000 pixels wide).
+pub const MAX_SCALE: usize = 16;
 
 /// The variant's noise sampler, or an error that says what the run is for
 /// and which command fits.
@@ -74,6 +78,15 @@ pub fn sample(
     {
         return Err(AppError::Usage(format!(
             "--interpolate {steps} with --n {n}: use 2 to 64 steps per row and at most 64 rows (--n is the number of rows here), e.g. --interpolate 10 --n 8"
+        )));
+    }
+    let is_png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !(1..=MAX_SCALE).contains(&request.scale) || (request.scale > 1 && !is_png) {
+        return Err(AppError::Usage(format!(
+            "--scale is {}; use 1 to {MAX_SCALE}, for a .png output only (4 shows a garment's detail)",
+            request.scale
         )));
     }
     let class = request.class.as_deref().map(parse_class).transpose()?;
@@ -126,7 +139,7 @@ pub fn sample(
         pixels,
         row_labels,
     };
-    let format = write_images(out, grid)?;
+    let format = write_images_scaled(out, grid, request.scale)?;
     let what = match request.interpolate {
         Some(steps) => format!("{n} interpolations of {steps} steps"),
         None => format!("{n} samples"),
@@ -142,11 +155,16 @@ pub fn sample(
 /// Writes images as a PNG grid (a `.png` path) or an IDX3 file (any other
 /// name); returns which.
 pub fn write_images(out: &Path, grid: SampleGrid) -> Result<&'static str> {
+    write_images_scaled(out, grid, 1)
+}
+
+/// [`write_images`] with a PNG grid scaled up `scale` times.
+fn write_images_scaled(out: &Path, grid: SampleGrid, scale: usize) -> Result<&'static str> {
     let is_png = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        crate::grid::write_png(out, &grid).map_err(|source| AppError::Io {
+        crate::grid::write_png_scaled(out, &grid, scale).map_err(|source| AppError::Io {
             path: out.to_path_buf(),
             source,
         })?;
