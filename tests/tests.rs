@@ -8,5 +8,7 @@ mod evaluation;
 mod listing;
 mod reliability;
 mod report;
+mod schema;
+mod serve;
 mod sweep;
 mod training;

@@ -11,6 +11,7 @@ pub mod list;
 pub mod report;
 pub mod run;
 pub mod sample;
+pub mod serve;
 pub mod sweep;
 pub mod translate;
 

@@ -106,20 +106,15 @@ fn select(tracker: &Tracker, selection: &Selection) -> Result<Vec<RunRecord>> {
     Ok(runs)
 }
 
-/// The full series (step, value) of each of `keys` for one run.
+/// The full series (step, value, wall time) of each of `keys` for one run.
 pub(super) fn series<'k>(
     tracker: &Tracker,
     run: &RunRecord,
     keys: &'k [String],
-) -> Result<BTreeMap<&'k str, Vec<(u64, f64)>>> {
+) -> Result<BTreeMap<&'k str, Vec<(u64, f64, f64)>>> {
     let mut by_key = BTreeMap::new();
     for key in keys {
-        let s: Vec<(u64, f64)> = tracker
-            .metric_series(&run.id, key)?
-            .into_iter()
-            .map(|(s, v, _)| (s, v))
-            .collect();
-        by_key.insert(key.as_str(), s);
+        by_key.insert(key.as_str(), tracker.metric_series(&run.id, key)?);
     }
     Ok(by_key)
 }
