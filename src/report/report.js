@@ -235,7 +235,7 @@
   }
 
   function drawAll() {
-    var host = document.getElementById("curves");
+    var host = document.getElementById("curve-charts");
     if (!data.sections.length) { return; }
     while (host.firstChild) { host.removeChild(host.firstChild); }
     data.sections.forEach(function (s) {
