@@ -162,7 +162,7 @@ fn the_example_queries_run_with_sqlite3_and_pandas() {
         "{compared}"
     );
     assert_eq!(compared.lines().count(), 3, "{compared}");
-    for name in ["dcgan-baseline,running,0,0.05,0.05,80", "dcgan-lr2e-4,"] {
+    for name in ["dcgan-baseline,running,0,0.05,0.05,80.0", "dcgan-lr2e-4,"] {
         assert!(compared.contains(name), "{compared}");
     }
     let differing = run(lab.path(), "sqlite3", &args, &sql[2]);
