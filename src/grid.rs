@@ -28,6 +28,12 @@ const MARGIN: usize = 10;
 /// A grid with row labels (one row per class) gets each row's number, drawn
 /// in a left margin (the labels themselves go into the report).
 pub fn encode_png(grid: &SampleGrid) -> Result<Vec<u8>, png::EncodingError> {
+    encode_png_scaled(grid, 1)
+}
+
+/// [`encode_png`] with every pixel drawn as a `scale` x `scale` block
+/// (nearest neighbour: crisp pixels).
+pub fn encode_png_scaled(grid: &SampleGrid, scale: usize) -> Result<Vec<u8>, png::EncodingError> {
     let margin = if grid.row_labels.is_empty() {
         0
     } else {
@@ -61,6 +67,20 @@ pub fn encode_png(grid: &SampleGrid) -> Result<Vec<u8>, png::EncodingError> {
             }
         }
     }
+    let scale = scale.max(1);
+    if scale > 1 {
+        canvas = canvas
+            .chunks(width)
+            .flat_map(|row| {
+                let wide: Vec<u8> = row
+                    .iter()
+                    .flat_map(|&p| std::iter::repeat_n(p, scale))
+                    .collect();
+                std::iter::repeat_n(wide, scale).flatten()
+            })
+            .collect();
+    }
+    let (width, height) = (width * scale, height * scale);
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, width as u32, height as u32);
@@ -74,7 +94,12 @@ pub fn encode_png(grid: &SampleGrid) -> Result<Vec<u8>, png::EncodingError> {
 
 /// Writes the grid as a PNG file (through a temporary file, then a rename).
 pub fn write_png(path: &Path, grid: &SampleGrid) -> std::io::Result<()> {
-    let bytes = encode_png(grid).map_err(std::io::Error::other)?;
+    write_png_scaled(path, grid, 1)
+}
+
+/// [`write_png`] scaled up `scale` times (see [`encode_png_scaled`]).
+pub fn write_png_scaled(path: &Path, grid: &SampleGrid, scale: usize) -> std::io::Result<()> {
+    let bytes = encode_png_scaled(grid, scale).map_err(std::io::Error::other)?;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -99,6 +124,23 @@ mod tests {
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (3 * 30 + 2, 2 * 30 + 2));
+        let big = encode_png_scaled(&grid, 4).unwrap();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(big))
+            .read_info()
+            .unwrap();
+        let mut scaled = vec![0; reader.output_buffer_size().unwrap()];
+        let info4 = reader.next_frame(&mut scaled).unwrap();
+        assert_eq!(
+            (info4.width, info4.height),
+            (4 * info.width, 4 * info.height)
+        );
+        // Nearest neighbour: each pixel a 4x4 block of the same value.
+        let (w, w4) = (info.width as usize, info4.width as usize);
+        for (y, x) in [(0, 0), (2, 2), (5, 40), (61, 91)] {
+            for (dy, dx) in [(0, 0), (3, 3), (1, 2)] {
+                assert_eq!(scaled[(4 * y + dy) * w4 + 4 * x + dx], buf[y * w + x]);
+            }
+        }
         assert_eq!(buf[0], 0); // gap
         assert_eq!(buf[2 * info.width as usize + 2], 255); // first image pixel
         assert_eq!(to_byte(-1.0), 0);

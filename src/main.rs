@@ -222,6 +222,9 @@ enum Command {
         /// Rows that walk between two random noise vectors in this many steps (spherical interpolation); a conditional run keeps one class per row
         #[arg(long, value_name = "STEPS")]
         interpolate: Option<usize>,
+        /// Draw each pixel of a .png grid as an N x N block (crisp, nearest neighbour), 1 to 16
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        scale: usize,
     },
     /// Translate images from one domain to the other with a translating run
     #[command(
@@ -265,6 +268,30 @@ enum Command {
         /// Output folder [default: reports/<experiment, sweep or "all">/]
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Serve the report on a local web page that refreshes while runs train
+    #[command(
+        after_help = "Examples:\n  gan-lab serve\n  gan-lab serve --experiment dcgan --port 8081\n\n\
+        Open the printed address; filters also work as query parameters \
+        (/?experiment=dcgan, /?sweep=sweep-lr, /?runs=3f9c,a1b2). The database is only read. \
+        Ctrl-C stops the server."
+    )]
+    Serve {
+        /// Runs to include: ids, unique id prefixes or unique names (default: all matching)
+        #[arg(long, num_args = 1..)]
+        runs: Vec<String>,
+        /// Only runs of this experiment
+        #[arg(long)]
+        experiment: Option<String>,
+        /// Only runs of this sweep
+        #[arg(long)]
+        sweep: Option<String>,
+        /// Port to listen on (0 picks a free one)
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on; anything but 127.0.0.1 or localhost shares the page with the network
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
     },
     /// Show everything recorded about one run
     /// Measure training img/s (and PyTorch's, where importable), tracker writes, scoring time and peak memory
@@ -607,6 +634,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             class,
             interpolate,
             caption,
+            scale,
         } => {
             let ctx = context(DeviceChoice::Flex);
             let request = commands::sample::SampleRequest {
@@ -615,6 +643,7 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
                 class: class.clone(),
                 interpolate: *interpolate,
                 caption: caption.clone(),
+                scale: *scale,
             };
             println!(
                 "{}",
@@ -649,6 +678,29 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
             };
             let page = commands::report::report(&db, &selection, out.as_deref())?;
             println!("report written to {}", page.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            runs,
+            experiment,
+            sweep,
+            port,
+            host,
+        } => {
+            let selection = gan_lab::report::Selection {
+                runs: runs.clone(),
+                experiment: experiment.clone(),
+                sweep: sweep.clone(),
+            };
+            commands::serve::serve(&db, &selection, host, *port, |addr| {
+                if !addr.ip().is_loopback() {
+                    eprintln!(
+                        "warning: listening on {addr}: anyone who can reach it can read the report"
+                    );
+                }
+                println!("serving the report at http://{addr}/ (Ctrl-C stops)");
+            })?;
+            eprintln!("stopped");
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { run } => {

@@ -1,6 +1,7 @@
 //! The HTML report end to end: two tiny runs trained through the binary,
-//! rendered, and opened in headless Chromium (console errors, charts,
-//! embedded samples, escaping, a screenshot in `target/`).
+//! rendered, and opened in headless Chromium (console errors, charts drawn
+//! by the page's script, embedded samples, escaping, a screenshot in
+//! `target/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,9 +71,10 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
     for bad in ["Uncaught", "CONSOLE", "console"] {
         assert!(!log.contains(bad), "console output ({bad}): {log}");
     }
-    // The page's own script ran, and it is the only script.
+    // The page's own script ran; it and the curves' data are the only scripts.
     assert!(dom.contains("data-report-script=\"ran\""), "{dom}");
-    assert_eq!(dom.matches("<script").count(), 1, "an injected script");
+    assert_eq!(dom.matches("<script").count(), 2, "an injected script");
+    assert_eq!(dom.matches("<script type=\"application/json\"").count(), 1);
     assert!(!dom.contains(EVIL));
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 
@@ -89,11 +91,17 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
     for metric in ["loss_d", "loss_g", "acc_real", "grad_norm_g", "img_per_s"] {
         assert!(dom.contains(&format!("{metric}: ")), "no chart of {metric}");
     }
-    // Sample grids of both runs at steps 4 and 8, plus the final ones.
+    // Every sample grid of both runs (steps 4 and 8), the last one shown.
     let images = dom.matches("<img alt=\"").count();
     let embedded = dom.matches("src=\"data:image/png;base64,").count();
     assert_eq!(images, embedded, "every image is embedded");
-    assert_eq!(embedded, 6, "2 runs x (2 steps + final)");
+    assert_eq!(embedded, 4, "2 runs x 2 steps");
+    assert_eq!(dom.matches("data-step=\"8\" src=").count(), 2);
+    assert_eq!(
+        dom.matches(" hidden=\"\"").count(),
+        2,
+        "one grid per run shown"
+    );
     // Key parameters differ (arch and loss); the diagnosis is there.
     assert!(dom.contains(">variant.arch<") && dom.contains(">variant.loss<"));
     assert!(dom.contains("How the diagnosis is made"));

@@ -11,5 +11,7 @@ mod reliability;
 mod report;
 mod stackgan;
 mod slurm;
+mod schema;
+mod serve;
 mod sweep;
 mod training;

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod report;
 pub mod run;
 pub mod sample;
+pub mod serve;
 pub mod sweep;
 pub mod sweep_task;
 pub mod translate;

@@ -26,6 +26,8 @@ pub struct SampleRequest {
     pub interpolate: Option<usize>,
     /// Draw from this caption (text-conditioned runs).
     pub caption: Option<String>,
+    /// Pixels per image pixel in a PNG grid (nearest neighbour).
+    pub scale: usize,
 }
 
 /// Images per grid row when sampling from a caption.
@@ -34,6 +36,8 @@ const CAPTION_COLS: usize = 16;
 /// Images one `sample` call may write (a 10,000-image IDX3 file is the usual
 /// input of `eval --images`; this leaves ample room and bounds memory).
 pub const MAX_SAMPLES: usize = 100_000;
+/// The largest `--scale` (a 64-image grid at 16 is about 4,000 pixels wide).
+pub const MAX_SCALE: usize = 16;
 
 /// The variant's noise sampler, or an error that says what the run is for
 /// and which command fits.
@@ -79,6 +83,15 @@ pub fn sample(
     {
         return Err(AppError::Usage(format!(
             "--interpolate {steps} with --n {n}: use 2 to 64 steps per row and at most 64 rows (--n is the number of rows here), e.g. --interpolate 10 --n 8"
+        )));
+    }
+    let is_png = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !(1..=MAX_SCALE).contains(&request.scale) || (request.scale > 1 && !is_png) {
+        return Err(AppError::Usage(format!(
+            "--scale is {}; use 1 to {MAX_SCALE}, for a .png output only (4 shows a garment's detail)",
+            request.scale
         )));
     }
     if let Some(text) = &request.caption {
@@ -134,7 +147,7 @@ pub fn sample(
         pixels,
         row_labels,
     };
-    let format = write_images(out, grid)?;
+    let format = write_images_scaled(out, grid, request.scale)?;
     let what = match request.interpolate {
         Some(steps) => format!("{n} interpolations of {steps} steps"),
         None => format!("{n} samples"),
@@ -201,7 +214,7 @@ fn sample_captioned(
             row_labels: Vec::new(),
         }
     };
-    let format = write_images(out, grid)?;
+    let format = write_images_scaled(out, grid, request.scale)?;
     Ok(format!(
         "wrote {n} samples of \"{text}\" from run {} (checkpoint at step {}) to {} as {format}",
         run.id,
@@ -213,11 +226,16 @@ fn sample_captioned(
 /// Writes images as a PNG grid (a `.png` path) or an IDX3 file (any other
 /// name); returns which.
 pub fn write_images(out: &Path, grid: SampleGrid) -> Result<&'static str> {
+    write_images_scaled(out, grid, 1)
+}
+
+/// [`write_images`] with a PNG grid scaled up `scale` times.
+fn write_images_scaled(out: &Path, grid: SampleGrid, scale: usize) -> Result<&'static str> {
     let is_png = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        crate::grid::write_png(out, &grid).map_err(|source| AppError::Io {
+        crate::grid::write_png_scaled(out, &grid, scale).map_err(|source| AppError::Io {
             path: out.to_path_buf(),
             source,
         })?;

@@ -106,44 +106,15 @@ fn select(tracker: &Tracker, selection: &Selection) -> Result<Vec<RunRecord>> {
     Ok(runs)
 }
 
-/// What the report reads of one run's metric series.
-pub(super) struct RunSeries<'k> {
-    /// Per key, (step, value) sorted by step: the full series, or for a run
-    /// that has ended and has a stored digest, the digest's points (the
-    /// series itself when short, else bucket means and the last point).
-    pub points: BTreeMap<&'k str, Vec<(u64, f64)>>,
-    /// Per key of a digested long series, each bucket's lowest and highest
-    /// point: what a single run's chart draws.
-    pub extremes: BTreeMap<&'k str, Vec<(u64, f64)>>,
-}
-
-/// The series of each of `keys` for one run: its stored digests where it
-/// has them (a run gets them when it ends), else every point.
+/// The full series (step, value, wall time) of each of `keys` for one run.
 pub(super) fn series<'k>(
     tracker: &Tracker,
     run: &RunRecord,
     keys: &'k [String],
-) -> Result<RunSeries<'k>> {
-    let mut digests = tracker.metric_digests(&run.id)?;
-    let mut out = RunSeries {
-        points: BTreeMap::new(),
-        extremes: BTreeMap::new(),
-    };
+) -> Result<BTreeMap<&'k str, Vec<(u64, f64, f64)>>> {
+    let mut by_key = BTreeMap::new();
     for key in keys {
-        let points = match digests.remove(key) {
-            Some(digest) => {
-                if let Some(extremes) = digest.extremes {
-                    out.extremes.insert(key.as_str(), extremes);
-                }
-                digest.points
-            }
-            None => tracker
-                .metric_series(&run.id, key)?
-                .into_iter()
-                .map(|(s, v, _)| (s, v))
-                .collect(),
-        };
-        out.points.insert(key.as_str(), points);
+        by_key.insert(key.as_str(), tracker.metric_series(&run.id, key)?);
     }
     Ok(out)
 }

@@ -3,10 +3,15 @@
 //! files only.
 //!
 //! Sections: a sortable runs table (key parameters are those that differ
-//! between the selected runs; a toggle shows all), one inline SVG chart per
-//! metric with the runs overlaid (runs differing only by `train.seed` drawn
-//! as one mean line with a min–max band), sample grids side by side, and a
-//! plain-language diagnosis per run ([`diagnosis`]).
+//! between the selected runs; a toggle shows all; scores recorded once or
+//! twice are numbers there), one chart per metric with the runs overlaid
+//! (runs differing only by `train.seed` drawn as one mean line with a
+//! min–max band; per-class series one chart with a line per class), drawn
+//! by the page's small embedded script from embedded data ([`curves`]) with
+//! smoothing, log scale, a step or wall-clock axis and the values under the
+//! pointer; every run's sample grids with a slider, and a plain-language
+//! diagnosis per run ([`diagnosis`]). `gan-lab serve` serves the same page
+//! and refreshes its curves and run states from [`live_json`].
 //!
 //! The flow: `load` reads the tracker (runs, parameters, tags, sample
 //! files), `view` builds the page from it (the runs table in `table`), and
@@ -20,8 +25,10 @@
 //!
 //! Escaping: the page is rendered by minijinja with HTML auto-escape, so
 //! every user-given string (names, params, tags, failure reasons) is
-//! escaped; the SVG charts are inserted as markup, and plotters escapes the
-//! text it writes into them (titles, legend labels).
+//! escaped; the curves' data is embedded as JSON with `<` written as
+//! `\u003c` and the script writes text only as text nodes; the other SVG
+//! charts are inserted as markup, and plotters escapes the text it writes
+//! into them (titles, legend labels).
 //!
 //! Paths: the default output folder is named through
 //! [`paths::component`](crate::paths::component) ([`default_out`]), and
@@ -30,6 +37,7 @@
 //! the database can make the report write or read outside its folders.
 
 pub mod chart;
+pub mod curves;
 pub mod diagnosis;
 mod load;
 pub mod panels;
@@ -46,8 +54,9 @@ const TEMPLATE: &str = include_str!("template.html");
 
 /// Sample grids are shown for at most this many runs (the first selected).
 pub const MAX_SAMPLE_RUNS: usize = 12;
-/// At most this many evenly spaced steps of sample grids, besides the final.
-pub const SAMPLE_STEPS: usize = 6;
+/// At most this many evenly spaced sample grids per run (the first and the
+/// last among them), for the page's slider.
+pub const MAX_SAMPLE_GRIDS: usize = 40;
 
 /// Which runs a report covers; all empty means every run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -138,10 +147,7 @@ pub fn render(db: &Path, selection: &Selection, out_dir: &Path) -> Result<PathBu
     if !db.is_file() {
         return Err(ReportError::NoDatabase(db.to_path_buf()));
     }
-    let tracker = Tracker::open_read_only(db)?;
-    let loaded = load::load(&tracker, selection)?;
-    let page = view::page(&tracker, db, selection, loaded)?;
-    let html = fill_template(page)?;
+    let html = page_html(db, selection, false)?;
     std::fs::create_dir_all(out_dir).map_err(|source| ReportError::Write {
         path: out_dir.to_path_buf(),
         source,
@@ -152,6 +158,37 @@ pub fn render(db: &Path, selection: &Selection, out_dir: &Path) -> Result<PathBu
         source,
     })?;
     Ok(path)
+}
+
+/// Opens the database read-only; a missing file is a user error.
+fn open(db: &Path) -> Result<Tracker> {
+    if !db.is_file() {
+        return Err(ReportError::NoDatabase(db.to_path_buf()));
+    }
+    Ok(Tracker::open_read_only(db)?)
+}
+
+/// Checks that `selection` names runs of the database at `db` (the errors
+/// `render` would give), reading no series.
+pub fn check(db: &Path, selection: &Selection) -> Result<()> {
+    load::load(&open(db)?, selection).map(|_| ())
+}
+
+/// The report page of the selected runs; `live` pages (served by `gan-lab
+/// serve`) fetch fresher curves and run states from `api/data` every few
+/// seconds.
+pub fn page_html(db: &Path, selection: &Selection, live: bool) -> Result<String> {
+    let tracker = open(db)?;
+    let loaded = load::load(&tracker, selection)?;
+    fill_template(view::page(&tracker, db, selection, loaded, live)?)
+}
+
+/// The curves and run states of the selected runs as JSON, as the page's
+/// script reads them (the data a live page refreshes itself with).
+pub fn live_json(db: &Path, selection: &Selection) -> Result<String> {
+    let tracker = open(db)?;
+    let loaded = load::load(&tracker, selection)?;
+    Ok(curves::script_json(&view::live(&tracker, loaded)?))
 }
 
 fn fill_template(page: view::Page) -> Result<String> {
@@ -241,10 +278,14 @@ mod tests {
         assert!(!html.contains("<b>x</b>"));
         assert!(!html.contains("<img src=x"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
-        // In the chart legend, escaped by plotters.
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert_eq!(html.matches("<script").count(), 1, "only the page's script");
-        assert!(html.contains("<svg"));
+        // In the curves' data, where the script reads it as text.
+        assert!(html.contains(r"\u003cscript>alert(1)\u003c/script>"));
+        assert_eq!(
+            html.matches("<script").count(),
+            2,
+            "only the page's script and its data"
+        );
+        assert!(html.contains(r#""id":"loss_d""#), "a chart of loss_d");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!
 //! [`VariantSpec::panel`]: gan_lab_variants::VariantSpec::panel
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use gan_lab_variants::panel::{PanelTable, RunView};
@@ -45,6 +46,31 @@ impl From<PanelTable> for TableView {
     }
 }
 
+/// The latest (step, value) of each key, where `gan-lab eval`'s `eval/KEY`
+/// stands for `KEY` when it is at least as recent, so that a run scored
+/// after training has its panel.
+fn latest(metrics: Vec<crate::tracker::LatestMetric>) -> BTreeMap<String, (u64, f64)> {
+    let mut latest = BTreeMap::new();
+    let mut evals = Vec::new();
+    for m in metrics {
+        match m.key.strip_prefix("eval/") {
+            Some(key) => evals.push((key.to_string(), (m.step, m.value))),
+            None => {
+                latest.insert(m.key, (m.step, m.value));
+            }
+        }
+    }
+    for (key, point) in evals {
+        if latest
+            .get(&key)
+            .is_none_or(|own: &(u64, f64)| own.0 <= point.0)
+        {
+            latest.insert(key, point);
+        }
+    }
+    latest
+}
+
 /// The panels of `runs` (at most `limit` runs, the first ones).
 pub fn panels(
     tracker: &Tracker,
@@ -59,11 +85,7 @@ pub fn panels(
             continue;
         };
         let view = RunView {
-            latest: tracker
-                .latest_metrics(&run.id)?
-                .into_iter()
-                .map(|m| (m.key, (m.step, m.value)))
-                .collect(),
+            latest: latest(tracker.latest_metrics(&run.id)?),
         };
         let Some(panel) = spec.variant.panel(&view) else {
             continue;

@@ -1,6 +1,7 @@
 //! The runs table: one row per run with its status, steps, duration and
 //! start, its parameters (those that differ between the runs marked, so the
-//! page can hide the others), its tags and its final and best scores.
+//! page can hide the others), its tags, its final and best scores, and the
+//! scores recorded once or twice, with their step.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -17,6 +18,10 @@ struct Cell {
     sort: String,
     /// Longer text, folded away under the cell's text.
     detail: Option<String>,
+    /// `run-status` and `run-steps`: the cells a live page refreshes.
+    class: Option<&'static str>,
+    /// A running run's status (marked live).
+    live: bool,
 }
 
 impl Cell {
@@ -26,6 +31,8 @@ impl Cell {
             sort: text.clone(),
             text,
             detail: None,
+            class: None,
+            live: false,
         }
     }
 
@@ -34,7 +41,7 @@ impl Cell {
             Some(v) if v.is_finite() => Cell {
                 text: format_number(v),
                 sort: format!("{v}"),
-                detail: None,
+                ..Cell::text("")
             },
             Some(v) => Cell::text(format!("{v}")),
             None => Cell::text(""),
@@ -61,10 +68,13 @@ pub(super) struct RunRow {
 }
 
 /// A run's row in the runs table (`color`: its seed group; `scores`: its
-/// final and best value by score key).
+/// final and best value by score key; `recorded`: the (step, value) of each
+/// score recorded too rarely to chart).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn run_row(
     run: &RunRecord,
     scores: &HashMap<String, (f64, f64)>,
+    recorded: &[Option<(u64, f64)>],
     color: usize,
     params: Vec<String>,
     tags: &[(String, String)],
@@ -75,6 +85,8 @@ pub(super) fn run_row(
     let (label, reason) = status_with_reason(run, now, &this_host());
     let status = Cell {
         detail: reason,
+        class: Some("run-status"),
+        live: label == "running",
         ..Cell::text(label)
     };
     let mut cells = Vec::new();
@@ -82,6 +94,15 @@ pub(super) fn run_row(
         let (last, best) = scores.get(key).copied().unzip();
         cells.push(Cell::number(last));
         cells.push(Cell::number(best));
+    }
+    for r in recorded {
+        cells.push(match r {
+            Some((step, v)) => Cell {
+                text: format!("{} (step {step})", format_number(*v)),
+                ..Cell::number(Some(*v))
+            },
+            None => Cell::text(""),
+        });
     }
     RunRow {
         id: run.id.clone(),
@@ -91,19 +112,17 @@ pub(super) fn run_row(
             Cell::text(run.variant.clone()),
             status,
             Cell {
-                text: format!("{} / {}", run.steps_done, run.total_steps),
                 sort: run.steps_done.to_string(),
-                detail: None,
+                class: Some("run-steps"),
+                ..Cell::text(format!("{} / {}", run.steps_done, run.total_steps))
             },
             Cell {
-                text: format_duration(duration),
                 sort: format!("{duration}"),
-                detail: None,
+                ..Cell::text(format_duration(duration))
             },
             Cell {
-                text: format_time(run.started_at),
                 sort: format!("{}", run.started_at),
-                detail: None,
+                ..Cell::text(format_time(run.started_at))
             },
         ],
         params,

@@ -1,7 +1,8 @@
-//! Building the page from what `load` reads: the runs table (`table`), one
-//! chart per metric with seed groups drawn as one mean line and band, the
-//! sample grids, the variant panels, the sweep section and the diagnosis of
-//! each run; the template only lays these out.
+//! Building the page from what `load` reads: the runs table (`table`), the
+//! curves as data for the page's script (`curves`: seed groups as one mean
+//! line and band), the sample grids of every stored step, the variant
+//! panels, the sweep section and the diagnosis of each run; the template
+//! only lays these out. [`live`] is the part `gan-lab serve` refreshes.
 //!
 //! The series of one seed group are read, summarised and reduced to chart
 //! points before the next group is read, so only one group's full series is
@@ -14,38 +15,54 @@ use gan_lab_variants::metric::lookup;
 use gan_lab_variants::{MetricInfo, Section};
 use serde::Serialize;
 
+use super::curves::{self, RunSeries};
 use super::load::{self, Loaded};
 use super::table::{ParamColumn, RunRow, param_table, run_row};
 use super::{
-    MAX_SAMPLE_RUNS, ReportError, Result, SAMPLE_STEPS, Selection, chart, describe, diagnosis,
-    is_label, panels, sweep_section,
+    MAX_SAMPLE_GRIDS, MAX_SAMPLE_RUNS, Result, Selection, chart, describe, diagnosis, is_label,
+    panels, sweep_section,
 };
 use crate::table::format_time;
 use crate::tracker::status_label;
 use crate::tracker::{RunRecord, RunStatus, Tracker};
-use chart::Series;
 use diagnosis::{Evidence, Finding};
 
+/// One run's sample grids, oldest first: (step, data URI).
 #[derive(Serialize)]
-struct ChartSection {
-    title: String,
-    charts: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct SampleRow {
+struct SampleRun {
     name: String,
-    cells: Vec<Option<String>>,
-    final_step: Option<u64>,
-    final_image: Option<String>,
+    id: String,
+    color: String,
+    grids: Vec<(u64, String)>,
 }
 
 #[derive(Serialize)]
 struct Samples {
+    /// Every step some shown run has a grid of.
     steps: Vec<u64>,
-    rows: Vec<SampleRow>,
+    runs: Vec<SampleRun>,
     omitted: usize,
     missing_files: usize,
+    /// Runs with more grids show evenly spaced ones.
+    max_grids: usize,
+}
+
+/// A run's state as the page shows it, refreshed while runs train.
+#[derive(Serialize)]
+pub(super) struct RunState {
+    id: String,
+    status: String,
+    steps: String,
+    live: bool,
+}
+
+/// What `gan-lab serve` sends the page every few seconds, and what the
+/// static page embeds: the curves and the runs' states.
+#[derive(Serialize)]
+pub(super) struct Live {
+    generated: String,
+    sections: Vec<curves::Section>,
+    runs: Vec<RunState>,
 }
 
 #[derive(Serialize)]
@@ -75,9 +92,16 @@ pub(super) struct Page {
     any_tags: bool,
     param_columns: Vec<ParamColumn>,
     score_keys: Vec<String>,
+    sparse_keys: Vec<String>,
     rows: Vec<RunRow>,
     seed_groups: usize,
-    sections: Vec<ChartSection>,
+    /// The curves and run states as JSON for the page's script.
+    data: String,
+    chart_count: usize,
+    live: bool,
+    /// The page's script: draws the curves, works the sample sliders and
+    /// (on a live page) refreshes them.
+    script: &'static str,
     samples: Option<Samples>,
     diagnoses: Vec<Diagnosis>,
     thresholds: Vec<String>,
@@ -91,13 +115,17 @@ pub(super) struct Page {
 struct Summary {
     /// Final and best value by score key.
     scores: HashMap<String, (f64, f64)>,
+    /// The last finite (step, value) of every key.
+    last: HashMap<String, (u64, f64)>,
     findings: Vec<Finding>,
 }
 
 /// The charts of all runs, and what the rest of the page needs from the
 /// series: a summary and a colour (its seed group) per run.
 struct Charts {
-    sections: Vec<ChartSection>,
+    sections: Vec<curves::Section>,
+    /// Keys recorded too rarely to chart, shown in the runs table.
+    sparse: Vec<String>,
     summaries: Vec<Summary>,
     color_of: Vec<usize>,
     /// Seed groups of more than one run.
@@ -110,10 +138,9 @@ pub(super) fn page(
     db: &Path,
     selection: &Selection,
     loaded: Loaded,
+    live: bool,
 ) -> Result<Page> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let now = crate::tracker::now();
     let Loaded {
         runs,
         params,
@@ -128,14 +155,24 @@ pub(super) fn page(
         .collect();
     let charts = charts(tracker, &runs, &params, &keys, &vocabulary, &scored)?;
     let (param_columns, param_rows) = param_table(&params);
-    let score_keys: Vec<String> = scored.iter().map(|m| m.key.to_string()).collect();
+    let score_keys: Vec<String> = scored
+        .iter()
+        .map(|m| m.key.to_string())
+        .filter(|k| !charts.sparse.contains(k))
+        .collect();
 
     let mut rows = Vec::new();
     let mut diagnoses = Vec::new();
     for (i, (run, summary)) in runs.iter().zip(&charts.summaries).enumerate() {
+        let recorded: Vec<Option<(u64, f64)>> = charts
+            .sparse
+            .iter()
+            .map(|k| summary.last.get(k).copied())
+            .collect();
         rows.push(run_row(
             run,
             &summary.scores,
+            &recorded,
             charts.color_of[i],
             param_rows[i].clone(),
             &tags[i],
@@ -145,7 +182,7 @@ pub(super) fn page(
         diagnoses.push(diagnosis_view(run, summary));
     }
 
-    let samples = samples(tracker, db, &runs)?;
+    let samples = samples(tracker, db, &runs, &charts.color_of)?;
     let panels = panels::panels(tracker, db, &runs, MAX_SAMPLE_RUNS)?;
     let sweep = match &selection.sweep {
         Some(id) => Some(sweep_section::section(
@@ -171,9 +208,17 @@ pub(super) fn page(
         any_tags: rows.iter().any(|r| !r.tags.is_empty()),
         param_columns,
         score_keys,
+        sparse_keys: charts.sparse,
         rows,
         seed_groups: charts.seed_groups,
-        sections: charts.sections,
+        chart_count: charts.sections.iter().map(|s| s.charts.len()).sum(),
+        data: curves::script_json(&Live {
+            generated: format_time(now),
+            sections: charts.sections,
+            runs: runs.iter().map(|r| run_state(r, now)).collect(),
+        }),
+        live,
+        script: include_str!("report.js"),
         samples,
         diagnoses,
         thresholds: diagnosis::thresholds(),
@@ -182,6 +227,35 @@ pub(super) fn page(
         sweep,
         panels,
     })
+}
+
+/// The curves and run states of `loaded`, for `gan-lab serve` to refresh
+/// the page with.
+pub(super) fn live(tracker: &Tracker, loaded: Loaded) -> Result<Live> {
+    let now = crate::tracker::now();
+    let charts = charts(
+        tracker,
+        &loaded.runs,
+        &loaded.params,
+        &loaded.keys,
+        &loaded.vocabulary,
+        &[],
+    )?;
+    Ok(Live {
+        generated: format_time(now),
+        sections: charts.sections,
+        runs: loaded.runs.iter().map(|r| run_state(r, now)).collect(),
+    })
+}
+
+fn run_state(run: &RunRecord, now: f64) -> RunState {
+    let status = status_label(run, now, &crate::tracker::this_host());
+    RunState {
+        id: run.id.clone(),
+        live: status == "running",
+        status,
+        steps: format!("{} / {}", run.steps_done, run.total_steps),
+    }
 }
 
 /// Reads the series group by group: each run is summarised and each group
@@ -202,13 +276,11 @@ fn charts(
         .cloned()
         .collect();
 
-    // Series by metric, in group order; summaries by run index.
-    let mut chart_series: BTreeMap<&str, Vec<(usize, Series)>> = BTreeMap::new();
+    let mut builder = curves::Builder::new(charted.clone(), per_series);
     let mut summaries: Vec<Option<Summary>> = (0..runs.len()).map(|_| None).collect();
     let mut color_of = vec![0; runs.len()];
     for (g, members) in groups.iter().enumerate() {
-        let mut series = Vec::new();
-        let mut extremes = BTreeMap::new();
+        let mut series: Vec<RunSeries> = Vec::new();
         for &i in members {
             color_of[i] = g;
             let read = load::series(tracker, &runs[i], &charted)?;
@@ -222,25 +294,25 @@ fn charts(
         } else {
             runs[members[0]].name.clone()
         };
-        for key in &charted {
-            let parts: Vec<&[(u64, f64)]> = series
-                .iter()
-                .filter_map(|m| m.get(key.as_str()).map(Vec::as_slice))
-                .filter(|s| !s.is_empty())
-                .collect();
-            let s = match parts.len() {
-                0 => continue,
-                1 if members.len() == 1 => {
-                    let line = extremes.get(key.as_str()).map_or(parts[0], Vec::as_slice);
-                    Series::single(label.clone(), line, per_series)
-                }
-                _ => Series::group(label.clone(), &parts, per_series),
-            };
-            chart_series.entry(key.as_str()).or_default().push((g, s));
-        }
+        let with_starts: Vec<(&RunSeries, f64)> = series
+            .iter()
+            .zip(members)
+            .map(|(s, &i)| (s, runs[i].started_at))
+            .collect();
+        builder.add_group(g, &label, &with_starts);
     }
+    let sparse = builder.sparse_keys();
     Ok(Charts {
-        sections: draw_sections(&chart_series, vocabulary)?,
+        sections: builder.sections(vocabulary, |vocabulary, keys| {
+            layout(vocabulary, keys)
+                .into_iter()
+                .map(|(t, charts)| {
+                    let charts = charts.into_iter().map(|(k, c)| (k.to_string(), c));
+                    (t, charts.collect())
+                })
+                .collect()
+        }),
+        sparse,
         summaries: summaries
             .into_iter()
             .map(|s| s.expect("every run is in a group"))
@@ -334,12 +406,16 @@ fn final_and_best(info: &MetricInfo, series: &[(u64, f64)]) -> Option<(f64, f64)
 }
 
 /// A run's final and best value of each `scored` metric and its diagnosis.
-fn summarize(
-    run: &RunRecord,
-    series: &BTreeMap<&str, Vec<(u64, f64)>>,
-    scored: &[&MetricInfo],
-) -> Summary {
+fn summarize(run: &RunRecord, series: &RunSeries, scored: &[&MetricInfo]) -> Summary {
+    let series: BTreeMap<&str, Vec<(u64, f64)>> = series
+        .iter()
+        .map(|(k, s)| (*k, s.iter().map(|p| (p.0, p.1)).collect()))
+        .collect();
     let get = |k: &str| series.get(k).map_or(&[][..], Vec::as_slice);
+    let last = series
+        .iter()
+        .filter_map(|(k, s)| Some((k.to_string(), *s.iter().rev().find(|p| p.1.is_finite())?)))
+        .collect();
     let mut scores = HashMap::new();
     for info in scored {
         if let Some(score) = final_and_best(info, get(&info.key)) {
@@ -361,7 +437,11 @@ fn summarize(
         classes_covered: get("classes_covered"),
         coverage_kl: get("coverage_kl"),
     });
-    Summary { scores, findings }
+    Summary {
+        scores,
+        last,
+        findings,
+    }
 }
 
 /// The chart sections of the metrics `keys`, in page order: sections in the
@@ -400,30 +480,7 @@ fn layout<'k>(
     sections
 }
 
-fn draw_sections(
-    series: &BTreeMap<&str, Vec<(usize, Series)>>,
-    vocabulary: &[MetricInfo],
-) -> Result<Vec<ChartSection>> {
-    let mut sections = Vec::new();
-    for (title, keys) in layout(vocabulary, series.keys().copied()) {
-        let mut charts = Vec::new();
-        for (key, chart_title) in keys {
-            charts.push(chart::draw(&chart_title, &series[key]).map_err(|message| {
-                ReportError::Chart {
-                    metric: key.to_string(),
-                    message,
-                }
-            })?);
-        }
-        sections.push(ChartSection {
-            title: title.to_string(),
-            charts,
-        });
-    }
-    Ok(sections)
-}
-
-/// Up to [`SAMPLE_STEPS`] evenly spaced entries of a sorted list.
+/// Up to `k` evenly spaced entries of a sorted list, the first and last among them.
 fn spaced(steps: &[u64], k: usize) -> Vec<u64> {
     if steps.len() <= k {
         return steps.to_vec();
@@ -433,7 +490,14 @@ fn spaced(steps: &[u64], k: usize) -> Vec<u64> {
         .collect()
 }
 
-fn samples(tracker: &Tracker, db: &Path, runs: &[RunRecord]) -> Result<Option<Samples>> {
+/// Every run's sample grids (evenly spaced ones beyond [`MAX_SAMPLE_GRIDS`]),
+/// coloured as in the runs table.
+fn samples(
+    tracker: &Tracker,
+    db: &Path,
+    runs: &[RunRecord],
+    color_of: &[usize],
+) -> Result<Option<Samples>> {
     let shown = &runs[..runs.len().min(MAX_SAMPLE_RUNS)];
     let mut per_run = Vec::new();
     for run in shown {
@@ -444,43 +508,35 @@ fn samples(tracker: &Tracker, db: &Path, runs: &[RunRecord]) -> Result<Option<Sa
     if with_samples.is_empty() {
         return Ok(None);
     }
-    // Steps every run has; when they share none, every step some run has.
-    let mut common: BTreeSet<u64> = with_samples[0].keys().copied().collect();
-    for m in &with_samples[1..] {
-        common.retain(|s| m.contains_key(s));
-    }
-    if common.is_empty() {
-        common = with_samples
-            .iter()
-            .flat_map(|m| m.keys().copied())
-            .collect();
-    }
-    let steps = spaced(&common.into_iter().collect::<Vec<_>>(), SAMPLE_STEPS);
     let mut missing_files = 0;
-    let mut embed = |path: Option<&PathBuf>| -> Option<String> {
-        let image = load::embed_png(path?);
-        missing_files += usize::from(image.is_none());
-        image
-    };
-    let mut rows = Vec::new();
-    for (run, grids) in shown.iter().zip(&per_run) {
-        if grids.is_empty() {
+    let mut runs_out = Vec::new();
+    let mut steps = BTreeSet::new();
+    for (i, (run, grids)) in shown.iter().zip(&per_run).enumerate() {
+        let all: Vec<u64> = grids.keys().copied().collect();
+        let mut embedded = Vec::new();
+        for step in spaced(&all, MAX_SAMPLE_GRIDS) {
+            match load::embed_png(&grids[&step]) {
+                Some(image) => embedded.push((step, image)),
+                None => missing_files += 1,
+            }
+        }
+        if embedded.is_empty() {
             continue;
         }
-        let cells = steps.iter().map(|s| embed(grids.get(s))).collect();
-        let last = grids.last_key_value();
-        rows.push(SampleRow {
+        steps.extend(embedded.iter().map(|g| g.0));
+        runs_out.push(SampleRun {
             name: run.name.clone(),
-            cells,
-            final_step: last.map(|l| *l.0),
-            final_image: embed(last.map(|l| l.1)),
+            id: run.id.clone(),
+            color: chart::css_color(color_of[i]),
+            grids: embedded,
         });
     }
     Ok(Some(Samples {
-        steps,
-        rows,
+        steps: steps.into_iter().collect(),
+        runs: runs_out,
         omitted: runs.len() - shown.len(),
         missing_files,
+        max_grids: MAX_SAMPLE_GRIDS,
     }))
 }
 
