@@ -247,8 +247,41 @@ fn copy_run(
         insert(tx, "runs", &run_cols, &row)?;
     }
     for (table, cols) in tables {
+        if table == "series" {
+            copy_series(shard, tx, &run.id)?;
+            continue;
+        }
         for row in rows(shard, table, cols, "run_id = ?1", [&run.id])? {
             insert(tx, table, cols, &row)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies a run's metric series and their chunks: each series gets an id of
+/// this database (the shard's ids may be taken here).
+fn copy_series(shard: &Connection, tx: &Transaction, run: &str) -> rusqlite::Result<()> {
+    let mut series = shard.prepare("SELECT id, key, digest FROM series WHERE run_id = ?1")?;
+    let mut chunks = shard.prepare(
+        "SELECT first_step, last_step, points FROM chunks WHERE series_id = ?1 ORDER BY rowid",
+    )?;
+    let all: Vec<(i64, String, Value)> = series
+        .query_map([run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (old_id, key, digest) in all {
+        let id: i64 = tx.query_row(
+            "INSERT INTO series (run_id, key, digest) VALUES (?1, ?2, ?3) RETURNING id",
+            params![run, key, digest],
+            |r| r.get(0),
+        )?;
+        let rows: Vec<(Value, Value, Value)> = chunks
+            .query_map([old_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (first, last, points) in rows {
+            tx.prepare_cached(
+                "INSERT INTO chunks (series_id, first_step, last_step, points) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, first, last, points])?;
         }
     }
     Ok(())

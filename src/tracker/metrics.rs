@@ -98,7 +98,7 @@ impl Tracker {
                     )?
                     .query_map(params![run, step], |row| Ok((row.get(0)?, row.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
-                let chunks: Vec<(i64, u64, Vec<u8>)> = tx
+                let chunks: Vec<(i64, u64, String)> = tx
                     .prepare(
                         "SELECT c.rowid, c.first_step, c.points FROM chunks c
                          JOIN series s ON s.id = c.series_id
@@ -111,7 +111,7 @@ impl Tracker {
                 let mut deleted = 0;
                 for (rowid, first, blob) in chunks {
                     let mut points = Vec::new();
-                    series::decode_into(&blob, &mut points);
+                    series::decode_into(blob.as_bytes(), &mut points);
                     let before = points.len();
                     points.retain(|p| p.0 <= step);
                     deleted += before - points.len();
@@ -355,6 +355,36 @@ mod tests {
     }
 
     /// `cargo test --release -- --ignored --nocapture bench_log_metrics`
+    #[test]
+    fn the_metrics_view_gives_sql_one_row_per_point() {
+        let t = Tracker::open_in_memory().unwrap();
+        let id = t.create_run(&new_run("fashion", "dcgan-small")).unwrap();
+        t.log_metrics(
+            &id,
+            &[point("loss_d", 2, 0.6), point("loss_d", 1, f64::NAN)],
+        )
+        .unwrap();
+        t.log_metrics(&id, &[point("loss_d", 3, 0.5), point("fid", 3, 250.0)])
+            .unwrap();
+        let rows: Vec<(String, i64, Option<f64>)> = t
+            .conn
+            .prepare("SELECT key, step, value FROM metrics WHERE run_id = ?1 ORDER BY key, step")
+            .unwrap()
+            .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("fid".to_string(), 3, Some(250.0)),
+                ("loss_d".to_string(), 1, None),
+                ("loss_d".to_string(), 2, Some(0.6)),
+                ("loss_d".to_string(), 3, Some(0.5)),
+            ]
+        );
+    }
+
     #[test]
     #[ignore]
     fn bench_log_metrics() {

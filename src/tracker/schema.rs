@@ -145,7 +145,8 @@ const V3: &str = "
 /// 4: metric points packed per batch and series (see `series.rs`): the
 /// `series` table interns (run, key) and holds each ended run's digests, the
 /// `chunks` table holds the points. [`v4_move_points`] moves the rows of
-/// `metrics` there, writes the digests of runs that have ended, and drops it.
+/// `metrics` there, writes the digests of runs that have ended, and replaces
+/// the table by a view of the same columns ([`METRICS_VIEW`]).
 const V4: &str = "
     CREATE TABLE series (
         id     INTEGER PRIMARY KEY,
@@ -161,6 +162,15 @@ const V4: &str = "
         points     BLOB NOT NULL
     );
     CREATE INDEX chunks_series_last_step ON chunks(series_id, last_step);
+";
+
+/// Schema 3's `metrics` table as a view over the chunks: one row per point,
+/// for SQL users (`docs/schema.md`); gan-lab itself reads the chunks.
+const METRICS_VIEW: &str = "
+    CREATE VIEW metrics (run_id, key, step, value, wall_time) AS
+    SELECT s.run_id, s.key, json_extract(p.value, '$[0]'),
+           json_extract(p.value, '$[1]'), json_extract(p.value, '$[2]')
+    FROM series s JOIN chunks c ON c.series_id = s.id, json_each(c.points) p;
 ";
 
 /// Points per chunk when [`V4`] moves old rows.
@@ -204,7 +214,7 @@ fn v4_move_points(tx: &Transaction) -> rusqlite_migration::HookResult {
         }
     }
     drop(read);
-    tx.execute_batch("DROP TABLE metrics")?;
+    tx.execute_batch(&format!("DROP TABLE metrics; {METRICS_VIEW}"))?;
     let ended: Vec<String> = tx
         .prepare("SELECT id FROM runs WHERE status != 'running'")?
         .query_map([], |r| r.get(0))?

@@ -1,8 +1,9 @@
 //! How metric points are stored: each batch of a series is one row of the
-//! `chunks` table, its points packed in a blob (step, value, wall time, 24
-//! little-endian bytes each), under the series' interned id (`series`: one
-//! row per run and key). A batch of 1,000 points over 8 metrics is 8 rows
-//! instead of 1,000 rows and 1,000 index entries.
+//! `chunks` table, its points packed as JSON text (`[[step, value,
+//! wall_time], ...]`), under the series' interned id (`series`: one row per
+//! run and key). A batch of 1,000 points over 8 metrics is 8 rows instead of
+//! 1,000 rows and 1,000 index entries; the `metrics` view unpacks them for
+//! SQL (one row per point, as the table of schema 3 had).
 //!
 //! A run that ends gets a *digest* per series (`series.digest`): the series
 //! itself when it is short, else one point per bucket of consecutive points
@@ -14,9 +15,6 @@ use rusqlite::{Transaction, params};
 
 use super::MetricPoint;
 
-/// Bytes per stored point.
-const POINT_BYTES: usize = 24;
-
 /// Series of at most this many points are their own digest.
 pub const DIGEST_EXACT: usize = 1000;
 
@@ -26,47 +24,39 @@ pub const DIGEST_BUCKETS: usize = DIGEST_EXACT / 2;
 /// A stored point: step, value (NaN for a non-finite one), wall time.
 pub(super) type Point = (u64, f64, f64);
 
-/// Packs points into a chunk blob; non-finite values become NaN.
-pub(super) fn encode<'p>(points: impl IntoIterator<Item = &'p MetricPoint>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in points {
-        let value = if p.value.is_finite() {
-            p.value
-        } else {
-            f64::NAN
-        };
-        out.extend_from_slice(&p.step.to_le_bytes());
-        out.extend_from_slice(&value.to_le_bytes());
-        out.extend_from_slice(&p.wall_time.to_le_bytes());
+/// Packs points into a chunk: JSON text `[[step, value, wall_time], ...]`,
+/// `null` for a non-finite value, so that SQL can read it (`json_each`, the
+/// `metrics` view) as well as gan-lab.
+pub(super) fn encode<'p>(points: impl IntoIterator<Item = &'p MetricPoint>) -> String {
+    let stored: Vec<Stored> = points
+        .into_iter()
+        .map(|p| (p.step, p.value.is_finite().then_some(p.value), p.wall_time))
+        .collect();
+    serde_json::to_string(&stored).expect("numbers serialize")
+}
+
+/// Packs stored points into a chunk.
+pub(super) fn encode_points(points: &[Point]) -> String {
+    let stored: Vec<Stored> = points
+        .iter()
+        .map(|&(step, value, wall)| (step, value.is_finite().then_some(value), wall))
+        .collect();
+    serde_json::to_string(&stored).expect("numbers serialize")
+}
+
+/// A point as a chunk holds it: a non-finite value is `null`.
+type Stored = (u64, Option<f64>, f64);
+
+/// Appends the points of a chunk (NaN for `null`); a chunk that does not
+/// parse adds nothing.
+pub(super) fn decode_into(chunk: &[u8], out: &mut Vec<Point>) {
+    if let Ok(stored) = serde_json::from_slice::<Vec<Stored>>(chunk) {
+        out.extend(
+            stored
+                .into_iter()
+                .map(|(step, value, wall)| (step, value.unwrap_or(f64::NAN), wall)),
+        );
     }
-    out
-}
-
-/// Packs stored points into a chunk blob.
-pub(super) fn encode_points(points: &[Point]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(points.len() * POINT_BYTES);
-    for &(step, value, wall) in points {
-        out.extend_from_slice(&step.to_le_bytes());
-        out.extend_from_slice(&value.to_le_bytes());
-        out.extend_from_slice(&wall.to_le_bytes());
-    }
-    out
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
-}
-
-fn f64_at(bytes: &[u8], at: usize) -> f64 {
-    f64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
-}
-
-/// Appends the points of a chunk blob (a trailing partial point is ignored).
-pub(super) fn decode_into(blob: &[u8], out: &mut Vec<Point>) {
-    out.extend(
-        blob.chunks_exact(POINT_BYTES)
-            .map(|c| (u64_at(c, 0), f64_at(c, 8), f64_at(c, 16))),
-    );
 }
 
 /// The points of a series' chunks (given in the order they were written),
@@ -80,11 +70,19 @@ pub(super) fn read_series(
     let mut rows = stmt.query([series_id])?;
     let mut points = Vec::new();
     while let Some(row) = rows.next()? {
-        decode_into(row.get_ref(0)?.as_blob()?, &mut points);
+        decode_into(row.get_ref(0)?.as_bytes()?, &mut points);
     }
     // Stable: ties keep the order they were written in.
     points.sort_by_key(|p| p.0);
     Ok(points)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn f64_at(bytes: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// A digest of a metric series, read back by [`Tracker::metric_digests`](super::Tracker::metric_digests).
@@ -275,12 +273,12 @@ mod tests {
             },
         ];
         let mut out = Vec::new();
-        decode_into(&encode(&pts), &mut out);
+        decode_into(encode(&pts).as_bytes(), &mut out);
         assert_eq!(out.len(), 2);
         assert!(out[0].1.is_nan() && out[0].0 == 3 && out[0].2 == 9.5);
         assert_eq!(out[1], (u64::MAX, -1.5, 10.0));
         let mut again = Vec::new();
-        decode_into(&encode_points(&out[1..]), &mut again);
+        decode_into(encode_points(&out[1..]).as_bytes(), &mut again);
         assert_eq!(again, vec![(u64::MAX, -1.5, 10.0)]);
     }
 }

@@ -60,7 +60,7 @@ impl Tracker {
         step: u64,
         except: &str,
     ) -> Result<Vec<f64>> {
-        let chunks: Vec<Vec<u8>> = self.query(
+        let chunks: Vec<String> = self.query(
             &format!("reading {key} at step {step} in sweep '{sweep}'"),
             "SELECT c.points FROM chunks c
              JOIN series s ON s.id = c.series_id
@@ -72,7 +72,7 @@ impl Tracker {
         )?;
         let mut points = Vec::new();
         for blob in &chunks {
-            super::series::decode_into(blob, &mut points);
+            super::series::decode_into(blob.as_bytes(), &mut points);
         }
         Ok(points
             .into_iter()
