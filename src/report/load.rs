@@ -106,17 +106,30 @@ fn select(tracker: &Tracker, selection: &Selection) -> Result<Vec<RunRecord>> {
     Ok(runs)
 }
 
-/// The full series (step, value, wall time) of each of `keys` for one run.
+/// The series (step, value, wall time) of each of `keys` for one run: for a
+/// run that has ended, its stored digest where it has one (the series itself
+/// when short, else bucket means: a report of 1,000 runs reads kilobytes per
+/// series, not every point), else every point.
 pub(super) fn series<'k>(
     tracker: &Tracker,
     run: &RunRecord,
     keys: &'k [String],
 ) -> Result<BTreeMap<&'k str, Vec<(u64, f64, f64)>>> {
+    let mut digests = tracker.metric_digests(&run.id)?;
     let mut by_key = BTreeMap::new();
     for key in keys {
-        by_key.insert(key.as_str(), tracker.metric_series(&run.id, key)?);
+        let points = match digests.remove(key) {
+            Some(d) => d
+                .points
+                .into_iter()
+                .zip(d.walls)
+                .map(|((step, value), wall)| (step, value, wall))
+                .collect(),
+            None => tracker.metric_series(&run.id, key)?,
+        };
+        by_key.insert(key.as_str(), points);
     }
-    Ok(out)
+    Ok(by_key)
 }
 
 /// The sample grid files of a run by step (the last listed for a step).

@@ -96,24 +96,33 @@ pub struct SeriesDigest {
     /// point in step order (what `chart::downsample` keeps); `None` when
     /// `points` is the whole series.
     pub extremes: Option<Vec<(u64, f64)>>,
+    /// The wall time of each of `points`: the point's own, or its bucket's
+    /// mean (for a chart's time axis).
+    pub walls: Vec<f64>,
 }
 
 impl SeriesDigest {
-    /// The digest of a series ordered by step.
-    pub fn of(series: &[(u64, f64)]) -> SeriesDigest {
+    /// The digest of a series (step, value, wall time) ordered by step.
+    pub fn of(series: &[(u64, f64, f64)]) -> SeriesDigest {
         if series.len() <= DIGEST_EXACT {
             return SeriesDigest {
-                points: series.to_vec(),
+                points: series.iter().map(|p| (p.0, p.1)).collect(),
                 extremes: None,
+                walls: series.iter().map(|p| p.2).collect(),
             };
         }
         let n = series.len();
         let mut points = Vec::with_capacity(DIGEST_BUCKETS + 1);
+        let mut walls = Vec::with_capacity(DIGEST_BUCKETS + 1);
         let mut extremes = Vec::with_capacity(DIGEST_EXACT);
         for b in 0..DIGEST_BUCKETS {
             let bucket = &series[b * n / DIGEST_BUCKETS..(b + 1) * n / DIGEST_BUCKETS];
-            let finite: Vec<(u64, f64)> =
-                bucket.iter().copied().filter(|p| p.1.is_finite()).collect();
+            walls.push(bucket.iter().map(|p| p.2).sum::<f64>() / bucket.len() as f64);
+            let finite: Vec<(u64, f64)> = bucket
+                .iter()
+                .filter(|p| p.1.is_finite())
+                .map(|p| (p.0, p.1))
+                .collect();
             let mean = if finite.is_empty() {
                 f64::NAN
             } else {
@@ -140,16 +149,19 @@ impl SeriesDigest {
         }
         let last = series[n - 1];
         if points.last().is_none_or(|p| p.0 != last.0) {
-            points.push(last);
+            points.push((last.0, last.1));
+            walls.push(last.2);
         }
         SeriesDigest {
             points,
             extremes: Some(extremes),
+            walls,
         }
     }
 
     /// The digest as a blob: the two lists, each a u32 count and (step,
-    /// value) pairs; a count of `u32::MAX` for missing extremes.
+    /// value) pairs; a count of `u32::MAX` for missing extremes; then one
+    /// wall time per point.
     pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut list = |points: Option<&Vec<(u64, f64)>>| match points {
@@ -164,6 +176,9 @@ impl SeriesDigest {
         };
         list(Some(&self.points));
         list(self.extremes.as_ref());
+        for wall in &self.walls {
+            out.extend_from_slice(&wall.to_le_bytes());
+        }
         out
     }
 
@@ -188,7 +203,16 @@ impl SeriesDigest {
         };
         let points = list()??;
         let extremes = list()?;
-        Some(SeriesDigest { points, extremes })
+        let walls: Vec<f64> = blob
+            .get(at..at + 8 * points.len())?
+            .chunks_exact(8)
+            .map(|c| f64_at(c, 0))
+            .collect();
+        Some(SeriesDigest {
+            points,
+            extremes,
+            walls,
+        })
     }
 }
 
@@ -200,10 +224,7 @@ pub(super) fn write_digests(tx: &Transaction, run: &str) -> rusqlite::Result<()>
         .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare_cached("UPDATE series SET digest = ?2 WHERE id = ?1")?;
     for id in ids {
-        let points: Vec<(u64, f64)> = read_series(tx, id)?
-            .into_iter()
-            .map(|(s, v, _)| (s, v))
-            .collect();
+        let points = read_series(tx, id)?;
         update.execute(params![id, SeriesDigest::of(&points).encode()])?;
     }
     Ok(())
@@ -215,11 +236,12 @@ mod tests {
 
     #[test]
     fn short_series_are_their_own_digest() {
-        let s: Vec<(u64, f64)> = vec![(1, 0.5), (2, f64::NAN), (2, 0.25)];
+        let s: Vec<(u64, f64, f64)> = vec![(1, 0.5, 7.0), (2, f64::NAN, 8.0), (2, 0.25, 9.0)];
         let d = SeriesDigest::of(&s);
         assert_eq!(d.extremes, None);
         let back = SeriesDigest::decode(&d.encode()).unwrap();
         assert_eq!(back.points.len(), 3);
+        assert_eq!(back.walls, vec![7.0, 8.0, 9.0]);
         assert_eq!((back.points[0], back.points[2]), ((1, 0.5), (2, 0.25)));
         assert!(back.points[1].1.is_nan());
         assert_eq!(SeriesDigest::decode(&[1, 2]), None);
@@ -228,14 +250,17 @@ mod tests {
     #[test]
     fn long_series_keep_bucket_means_extremes_and_the_last_point() {
         // 10,000 steps: a ramp with one spike and one NaN.
-        let s: Vec<(u64, f64)> = (1..=10_000u64)
+        let s: Vec<(u64, f64, f64)> = (1..=10_000u64)
             .map(|i| match i {
-                5_003 => (i, 100.0),
-                7_000 => (i, f64::NAN),
-                _ => (i, i as f64),
+                5_003 => (i, 100.0, i as f64),
+                7_000 => (i, f64::NAN, i as f64),
+                _ => (i, i as f64, i as f64),
             })
             .collect();
         let d = SeriesDigest::of(&s);
+        // Each bucket's mean wall time; the last point's own.
+        assert_eq!((d.walls[0], d.walls[DIGEST_BUCKETS]), (10.5, 10_000.0));
+        assert_eq!(d.walls.len(), d.points.len());
         // 500 buckets of 20 points, then the last point.
         assert_eq!(d.points.len(), DIGEST_BUCKETS + 1);
         assert_eq!(d.points[0], (1, 10.5));
