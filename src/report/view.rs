@@ -283,10 +283,9 @@ fn charts(
         let mut series: Vec<RunSeries> = Vec::new();
         for &i in members {
             color_of[i] = g;
-            let read = load::series(tracker, &runs[i], &charted)?;
-            summaries[i] = Some(summarize(&runs[i], &read.points, scored));
-            series.push(read.points);
-            extremes = read.extremes;
+            let by_key = load::series(tracker, &runs[i], &charted)?;
+            summaries[i] = Some(summarize(&runs[i], &by_key, scored));
+            series.push(by_key);
         }
         let label = if members.len() > 1 {
             let names: Vec<&str> = members.iter().map(|&i| runs[i].name.as_str()).collect();
