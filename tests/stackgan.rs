@@ -161,6 +161,7 @@ fn context(dir: &Path, data: &Path, stop: bool) -> Context {
         data_dir: Some(data.to_path_buf()),
         cache: dir.join("cache"),
         device: DeviceChoice::Flex,
+        evaluator: None,
         progress: false,
         stop: Arc::new(AtomicBool::new(stop)),
     }
