@@ -390,8 +390,13 @@ mod tests {
 
     #[test]
     fn a_seed_group_is_a_mean_with_a_band() {
-        let a: RunSeries = [("loss", vec![(1, 1.0, 10.0), (2, 3.0, 12.0)])].into();
-        let b: RunSeries = [("loss", vec![(1, 3.0, 20.0), (2, f64::NAN, 21.0)])].into();
+        // Three points: a series of at most two is a number, not a chart.
+        let a: RunSeries = [("loss", vec![(1, 1.0, 10.0), (2, 3.0, 12.0), (3, 5.0, 13.0)])].into();
+        let b: RunSeries = [(
+            "loss",
+            vec![(1, 3.0, 20.0), (2, f64::NAN, 21.0), (3, 7.0, 22.0)],
+        )]
+        .into();
         let mut builder = Builder::new(vec!["loss".into()], 1000);
         builder.add_group(2, "g", &[(&a, 10.0), (&b, 20.0)]);
         let sections = builder.sections(&[], |_, keys| {
@@ -403,11 +408,11 @@ mod tests {
             )]
         });
         let line = &sections[0].charts[0].lines[0];
-        assert_eq!(line.x, vec![1, 2]);
-        assert_eq!(line.y, vec![2.0, 3.0]);
-        assert_eq!(line.lo, Some(vec![1.0, 3.0]));
-        assert_eq!(line.hi, Some(vec![3.0, 3.0]));
-        assert_eq!(line.t, vec![0.0, 2.0]);
+        assert_eq!(line.x, vec![1, 2, 3]);
+        assert_eq!(line.y, vec![2.0, 3.0, 6.0]);
+        assert_eq!(line.lo, Some(vec![1.0, 3.0, 5.0]));
+        assert_eq!(line.hi, Some(vec![3.0, 3.0, 7.0]));
+        assert_eq!(line.t, vec![0.0, 2.0, 2.5]);
         assert_eq!(line.color, css_color(2));
     }
 

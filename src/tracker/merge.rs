@@ -550,7 +550,7 @@ mod tests {
         // The second run's table row cannot be written here: the merge fails.
         main.conn
             .execute_batch(
-                "CREATE TRIGGER refuse BEFORE INSERT ON metrics
+                "CREATE TRIGGER refuse BEFORE INSERT ON series
                  WHEN NEW.run_id = '00000000000000bb' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
             )
             .unwrap();
