@@ -100,7 +100,9 @@ fn checkpoint_dir(
     let have = available(layout);
     let hint = match which {
         Checkpoint::Best => {
-            format!("best checkpoints exist only for runs with an `eval` section; {have}")
+            format!(
+                "best checkpoints exist only for runs with an `eval` section; use --checkpoint last ({have})"
+            )
         }
         Checkpoint::Last => {
             "the run stopped before its first checkpoint; resume or rerun it".to_string()
