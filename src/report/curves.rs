@@ -52,8 +52,17 @@ pub struct Section {
     pub charts: Vec<Chart>,
 }
 
-/// A run's series by metric key: (step, value, wall time).
-pub type RunSeries<'k> = BTreeMap<&'k str, Vec<(u64, f64, f64)>>;
+/// A recorded point: step, value, wall time.
+pub type Point = (u64, f64, f64);
+
+/// A run's series by metric key.
+pub type RunSeries<'k> = BTreeMap<&'k str, Vec<Point>>;
+
+/// One member of a seed group: its points and the time its run started.
+type Part<'a> = (&'a [Point], f64);
+
+/// Per step while averaging a group: sum, count, lowest, highest, summed time.
+type StepSums = (f64, usize, f64, f64, f64);
 
 /// Collects the lines of each seed group, then lays out the charts.
 pub struct Builder {
@@ -79,7 +88,7 @@ impl Builder {
     /// the times they started.
     pub fn add_group(&mut self, group: usize, label: &str, members: &[(&RunSeries, f64)]) {
         for key in &self.keys {
-            let parts: Vec<(&[(u64, f64, f64)], f64)> = members
+            let parts: Vec<Part> = members
                 .iter()
                 .filter_map(|(m, start)| Some((m.get(key.as_str())?.as_slice(), *start)))
                 .filter(|(s, _)| !s.is_empty())
@@ -278,9 +287,9 @@ fn single(label: &str, group: usize, points: &[(u64, f64, f64)], start: f64, max
 
 /// The mean over a seed group's runs at each step some run logged, with the
 /// lowest and highest value and the mean time since each run started.
-fn mean(label: &str, group: usize, parts: &[(&[(u64, f64, f64)], f64)], max: usize) -> Line {
+fn mean(label: &str, group: usize, parts: &[Part], max: usize) -> Line {
     // Sum, count, lowest, highest, summed seconds.
-    let mut by_step: BTreeMap<u64, (f64, usize, f64, f64, f64)> = BTreeMap::new();
+    let mut by_step: BTreeMap<u64, StepSums> = BTreeMap::new();
     for (series, start) in parts {
         for &(step, v, wall) in *series {
             if !v.is_finite() {
@@ -296,7 +305,7 @@ fn mean(label: &str, group: usize, parts: &[(&[(u64, f64, f64)], f64)], max: usi
             e.4 += (wall - start).max(0.0);
         }
     }
-    let rows: Vec<(u64, (f64, usize, f64, f64, f64))> = by_step.into_iter().collect();
+    let rows: Vec<(u64, StepSums)> = by_step.into_iter().collect();
     let means: Vec<f64> = rows.iter().map(|r| r.1.0 / r.1.1 as f64).collect();
     let kept = keep(&means, max);
     Line {

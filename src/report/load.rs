@@ -114,7 +114,7 @@ pub(super) fn series<'k>(
     tracker: &Tracker,
     run: &RunRecord,
     keys: &'k [String],
-) -> Result<BTreeMap<&'k str, Vec<(u64, f64, f64)>>> {
+) -> Result<super::curves::RunSeries<'k>> {
     let mut digests = tracker.metric_digests(&run.id)?;
     let mut by_key = BTreeMap::new();
     for key in keys {
