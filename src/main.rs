@@ -293,7 +293,6 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
     },
-    /// Show everything recorded about one run
     /// Measure training img/s (and PyTorch's, where importable), tracker writes, scoring time and peak memory
     #[command(
         after_help = "Examples:\n  gan-lab bench\n  gan-lab bench --quick --json\n  \
@@ -303,6 +302,7 @@ enum Command {
         (shared/bench/torch_dcgan.py) when the Python can import torch."
     )]
     Bench(BenchArgs),
+    /// Show everything recorded about one run
     #[command(
         after_help = "Example:\n  gan-lab show 3f9c   (an id, a unique id prefix or a unique run name)"
     )]
