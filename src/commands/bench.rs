@@ -19,9 +19,9 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::data::{self, Split};
 use crate::error::{AppError, Result};
-use crate::loader::{Loader, TrainSet, step_seed};
+use crate::loader::step_seed;
 use crate::restore::build_variant;
-use crate::spec::{self, Spec};
+use crate::spec;
 use crate::tracker::{MetricPoint, NewRun, Tracker};
 
 /// What to measure and how long.
@@ -316,7 +316,7 @@ fn measure_training(
 ) -> Result<Training> {
     let (spec, _) = spec::load(path, &[format!("train.batch_size={batch}")])?;
     let (mut variant, device) = build_variant(&spec, ctx.device.build()?);
-    let mut loader = loader(&spec, train, variant.as_ref())?;
+    let mut loader = super::run::loader(&spec, train, variant.as_ref())?;
     let images = loader.images_per_step() as f64;
     let mut step = |n: u64| {
         device.seed(step_seed(spec.train.seed, n));
@@ -339,25 +339,6 @@ fn measure_training(
         seconds,
         img_per_s: images * options.steps as f64 / seconds.max(1e-9),
     })
-}
-
-fn loader(
-    spec: &Spec,
-    train: &data::Dataset,
-    variant: &dyn gan_lab_variants::Variant,
-) -> Result<Loader> {
-    let set = TrainSet::new(
-        &train.images.pixels,
-        &train.labels,
-        spec.data.classes.as_deref(),
-        spec.data.limit,
-    );
-    Ok(Loader::new(
-        set,
-        variant.streams(),
-        spec.train.batch_size,
-        spec.train.seed,
-    )?)
 }
 
 /// The reference DCGAN in gan-lab and in PyTorch, alternately.

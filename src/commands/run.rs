@@ -126,6 +126,11 @@ fn build_loader(spec: &Spec, data_dir: &Path, variant: &dyn Variant) -> Result<L
             train.images.cols
         )));
     }
+    loader(spec, &train, variant)
+}
+
+/// The loader of a spec's streams over an already read training split.
+pub(crate) fn loader(spec: &Spec, train: &data::Dataset, variant: &dyn Variant) -> Result<Loader> {
     let set = TrainSet::new(
         &train.images.pixels,
         &train.labels,
