@@ -37,6 +37,8 @@ use crate::{
 };
 
 pub use nets::kl;
+#[cfg(test)]
+use nets::nearest2;
 use nets::{Stage1G, Stage2G, StageD, Tokens};
 
 const GRID_COLS: usize = 8;
@@ -46,7 +48,7 @@ const CHUNK: usize = 500;
 /// How each network reads a caption.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoder {
-    /// The mean of learned word embeddings.
+    /// The sum of learned word embeddings.
     Bag,
     /// A GRU over the word embeddings; its last state.
     Gru,

@@ -32,6 +32,16 @@ fn conv(channels: [usize; 2], kernel: usize, stride: usize, pad: usize, device: 
         .init(device)
 }
 
+/// Doubles the side by repeating each pixel 2x2 (nearest-neighbour), as
+/// StackGAN's up-blocks do before their 3x3 convolution: unlike a strided
+/// transposed convolution it leaves no checkerboard pattern.
+pub(super) fn nearest2(x: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    x.reshape([n * c * h, 1, w, 1])
+        .expand([n * c * h, 2, w, 2])
+        .reshape([n, c, 2 * h, 2 * w])
+}
+
 /// Doubles the side: 4x4 kernel, stride 2, padding 1.
 fn up(channels: [usize; 2], device: &Device) -> ConvTranspose2d {
     ConvTranspose2dConfig::new(channels, [4, 4])
@@ -47,8 +57,9 @@ pub struct Tokens {
     pub mask: Tensor<2>,
 }
 
-/// Word embeddings pooled into a sentence embedding: their mean, or a
-/// GRU's last state.
+/// Word embeddings pooled into a sentence embedding: their sum, or a GRU's
+/// last state. A sum rather than a mean, so that the class word weighs as
+/// much in "a photo of a dark wide plain dress" as in "a dress".
 #[derive(Module, Debug)]
 pub struct TextEncoder {
     embed: Embedding,
@@ -70,8 +81,7 @@ impl TextEncoder {
         match &self.gru {
             None => {
                 let mask = tokens.mask.clone().reshape([n, len, 1]);
-                let sum = (words * mask.clone()).sum_dim(1).reshape([n, dim]);
-                sum / mask.sum_dim(1).reshape([n, 1]).clamp_min(1.0)
+                (words * mask).sum_dim(1).reshape([n, dim])
             }
             Some(gru) => gru
                 .forward(words, None)
@@ -206,9 +216,9 @@ pub struct Stage2G {
     join: Conv2d,
     bn_join: BatchNorm,
     blocks: Vec<ResBlock>,
-    up1: ConvTranspose2d,
+    up1: Conv2d,
     bn1: BatchNorm,
-    up2: ConvTranspose2d,
+    up2: Conv2d,
     bn2: BatchNorm,
     out: Conv2d,
 }
@@ -216,22 +226,22 @@ pub struct Stage2G {
 impl Stage2G {
     pub fn new(cfg: &StackGanConfig, vocabulary: usize, device: &Device) -> Self {
         let f = cfg.ngf;
+        let wide = 2 * f;
         let half = (f / 2).max(1);
-        let quarter = (f / 4).max(1);
         Self {
             text: TextEncoder::new(cfg.encoder, vocabulary, cfg.embed_dim, device),
             ca: CondAug::new(cfg.embed_dim, cfg.cond_dim, device),
-            down: conv([1, half], 4, 2, 1, device),
-            join: conv([half + cfg.cond_dim, f], 3, 1, 1, device),
-            bn_join: BatchNormConfig::new(f).init(device),
+            down: conv([1, f], 4, 2, 1, device),
+            join: conv([f + cfg.cond_dim, wide], 3, 1, 1, device),
+            bn_join: BatchNormConfig::new(wide).init(device),
             blocks: (0..cfg.res_blocks)
-                .map(|_| ResBlock::new(f, device))
+                .map(|_| ResBlock::new(wide, device))
                 .collect(),
-            up1: up([f, half], device),
-            bn1: BatchNormConfig::new(half).init(device),
-            up2: up([half, quarter], device),
-            bn2: BatchNormConfig::new(quarter).init(device),
-            out: conv([quarter, 1], 3, 1, 1, device),
+            up1: conv([wide, f], 3, 1, 1, device),
+            bn1: BatchNormConfig::new(f).init(device),
+            up2: conv([f, half], 3, 1, 1, device),
+            bn2: BatchNormConfig::new(half).init(device),
+            out: conv([half, 1], 3, 1, 1, device),
         }
     }
 
@@ -243,7 +253,9 @@ impl Stage2G {
         }
     }
 
-    /// Images `[n, 1, 28, 28]` from Stage-I images `[n, 1, 14, 14]`.
+    /// Images `[n, 1, 28, 28]` from Stage-I images `[n, 1, 14, 14]`: the
+    /// image encoded to 7x7, joined with the condition, residual blocks,
+    /// then two up-blocks (nearest 2x, 3x3 convolution) to 14 and 28.
     pub fn forward(
         &self,
         stage1: Tensor<4>,
@@ -257,8 +269,8 @@ impl Stage2G {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let x = relu(self.bn1.forward(self.up1.forward(x)));
-        let x = relu(self.bn2.forward(self.up2.forward(x)));
+        let x = relu(self.bn1.forward(self.up1.forward(nearest2(x))));
+        let x = relu(self.bn2.forward(self.up2.forward(nearest2(x))));
         (tanh(self.out.forward(x)), cond)
     }
 }

@@ -169,6 +169,18 @@ fn pooling_and_upscaling_are_exact() {
 }
 
 #[test]
+fn stage_two_upsamples_by_repeating_each_pixel() {
+    let device = Device::flex();
+    // Two images of two channels each, 14x14, every value distinct.
+    let values: Vec<f32> = (0..4 * 196).map(|i| i as f32).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(values.clone(), [2, 2, 14, 14]), &device);
+    let up = nearest2(x);
+    assert_eq!(up.dims(), [2, 2, 28, 28]);
+    // Per plane, exactly what upscale2 does to a 14x14 image.
+    assert_eq!(util::pixels(up), upscale2(&values));
+}
+
+#[test]
 fn the_checkpoint_keeps_thresholds_and_vocabulary() {
     let device = Device::flex().autodiff();
     let dir = std::env::temp_dir().join(format!("gan-lab-stackgan-{}", std::process::id()));
