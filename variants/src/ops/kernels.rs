@@ -1,6 +1,7 @@
 //! CPU kernels of the fused layers on plain `f32` slices (NCHW images, row-major
 //! matrices): im2col and its adjoint, one matrix product over batch × positions,
-//! channel-major layout changes, and the elementwise activations. Parallel over
+//! channel-major layout changes, batch-norm statistics and affine passes, and
+//! the elementwise activations. Parallel over
 //! the cores with rayon; no backend types here, so a GPU twin can mirror them.
 
 use rayon::prelude::*;
@@ -295,5 +296,119 @@ pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<
                 }
             });
     }
+    out
+}
+
+/// Per-channel sums over `[n, c, p]` of the two values of `f(channel, a, b)`
+/// for the channel's elements of `a` and `b`: one pass, parallel over
+/// channels, eight `f32` lanes within an image's plane and `f64` across planes.
+fn channel_sums2(
+    a: &[f32],
+    b: &[f32],
+    n: usize,
+    c: usize,
+    p: usize,
+    f: impl Fn(usize, f32, f32) -> [f32; 2] + Sync,
+) -> Vec<[f64; 2]> {
+    assert_eq!(a.len(), n * c * p, "channel sums: size");
+    assert_eq!(b.len(), a.len(), "channel sums: lengths");
+    (0..c)
+        .into_par_iter()
+        .map(|ci| {
+            let mut total = [0.0f64; 2];
+            for ni in 0..n {
+                let plane = (ni * c + ci) * p..(ni * c + ci + 1) * p;
+                let (a, b) = (&a[plane.clone()], &b[plane]);
+                let mut lanes = [[0.0f32; 8]; 2];
+                let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+                let (ar, br) = (ac.remainder(), bc.remainder());
+                for (a, b) in ac.zip(bc) {
+                    for l in 0..8 {
+                        let [u, v] = f(ci, a[l], b[l]);
+                        lanes[0][l] += u;
+                        lanes[1][l] += v;
+                    }
+                }
+                for (&a, &b) in ar.iter().zip(br) {
+                    let [u, v] = f(ci, a, b);
+                    lanes[0][0] += u;
+                    lanes[1][0] += v;
+                }
+                for (t, lane) in total.iter_mut().zip(&lanes) {
+                    *t += lane.iter().map(|&v| f64::from(v)).sum::<f64>();
+                }
+            }
+            total
+        })
+        .collect()
+}
+
+/// Per-channel mean and biased variance of `[n, c, p]` (batch norm's batch
+/// statistics), in one pass: sums of `x - k` and `(x - k)²` with `k` the
+/// channel's first value, which keeps the variance exact when the mean is
+/// large next to the spread.
+pub fn channel_moments(x: &[f32], n: usize, c: usize, p: usize) -> (Vec<f32>, Vec<f32>) {
+    let count = (n * p) as f64;
+    let shift: Vec<f32> = (0..c)
+        .map(|ci| if count > 0.0 { x[ci * p] } else { 0.0 })
+        .collect();
+    channel_sums2(x, x, n, c, p, |ci, v, _| {
+        let d = v - shift[ci];
+        [d, d * d]
+    })
+    .iter()
+    .zip(&shift)
+    .map(|(&[s, s2], &k)| {
+        let m = s / count;
+        (
+            (f64::from(k) + m) as f32,
+            (s2 / count - m * m).max(0.0) as f32,
+        )
+    })
+    .unzip()
+}
+
+/// Per-channel sums of `dy` and of `dy · (x - mean[c])` over `[n, c, p]`:
+/// batch norm's beta gradient and, times the inverse deviation, gamma's.
+pub fn channel_grad_sums(
+    dy: &[f32],
+    x: &[f32],
+    n: usize,
+    c: usize,
+    p: usize,
+    mean: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    channel_sums2(dy, x, n, c, p, |ci, d, v| [d, d * (v - mean[ci])])
+        .iter()
+        .map(|&[s, sx]| (s as f32, sx as f32))
+        .unzip()
+}
+
+/// `f(channel, a, b)` elementwise over two `[n, c, p]` slices, parallel over images.
+pub fn channel_zip(
+    a: &[f32],
+    b: &[f32],
+    c: usize,
+    p: usize,
+    f: impl Fn(usize, f32, f32) -> f32 + Sync,
+) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "channel_zip: lengths");
+    let image = c * p;
+    let mut out = vec![0.0f32; a.len()];
+    if image == 0 {
+        return out;
+    }
+    let per_task = (PAR_MIN / 4).div_ceil(image) * image;
+    out.par_chunks_mut(per_task)
+        .zip(a.par_chunks(per_task).zip(b.par_chunks(per_task)))
+        .for_each(|(o, (a, b))| {
+            let planes = o.chunks_mut(p).zip(a.chunks(p).zip(b.chunks(p)));
+            for (plane, (o, (a, b))) in planes.enumerate() {
+                let ci = plane % c;
+                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(ci, x, y);
+                }
+            }
+        });
     out
 }
