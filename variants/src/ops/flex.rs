@@ -95,12 +95,7 @@ fn conv_transpose2d_forward(
         Mat::new(slice(w), ci, g.rows()).t(),
         Mat::new(&xcm, ci, g.cols()),
     );
-    let mut y = kernels::col2im(&cols, g);
-    let bias = slice(b);
-    let plane = g.h * g.w;
-    y.chunks_mut(plane)
-        .enumerate()
-        .for_each(|(i, image)| image.iter_mut().for_each(|v| *v += bias[i % g.c]));
+    let y = kernels::col2im(&cols, g, Some(slice(b)));
     tensor(y, &[g.n, g.c, g.h, g.w])
 }
 
@@ -226,7 +221,7 @@ impl Backward<Flex, 3> for Conv2dBackward {
         }
         if let Some(node) = node_x {
             let dcols = kernels::matmul(Mat::new(slice(&w), co, g.rows()).t(), dy_cm);
-            let dx = kernels::col2im(&dcols, &g);
+            let dx = kernels::col2im(&dcols, &g, None);
             grads.register::<Flex>(node.id, tensor(dx, &[g.n, g.c, g.h, g.w]));
         }
     }
