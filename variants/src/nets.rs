@@ -167,9 +167,9 @@ impl MlpGenerator {
     }
 
     fn forward(&self, z: Tensor<2>) -> Tensor<4> {
-        let x = self.bn1.forward(leaky_relu(self.fc1.forward(z), LEAK));
-        let x = self.bn2.forward(leaky_relu(self.fc2.forward(x), LEAK));
-        let x = self.bn3.forward(leaky_relu(self.fc3.forward(x), LEAK));
+        let x = ops::batch_norm(&self.bn1, leaky_relu(self.fc1.forward(z), LEAK));
+        let x = ops::batch_norm(&self.bn2, leaky_relu(self.fc2.forward(x), LEAK));
+        let x = ops::batch_norm(&self.bn3, leaky_relu(self.fc3.forward(x), LEAK));
         let [batch, _] = x.dims();
         tanh(self.out.forward(x)).reshape([batch, 1, IMAGE_SIDE, IMAGE_SIDE])
     }
@@ -230,8 +230,11 @@ impl DcganGenerator {
     fn forward(&self, z: Tensor<2>) -> Tensor<4> {
         let [batch, _] = z.dims();
         let x = self.fc.forward(z).reshape([batch, 128, 7, 7]);
-        let x = relu(self.bn0.forward(x));
-        let x = relu(self.bn1.forward(ops::conv_transpose2d(&self.up1, x)));
+        let x = relu(ops::batch_norm(&self.bn0, x));
+        let x = relu(ops::batch_norm(
+            &self.bn1,
+            ops::conv_transpose2d(&self.up1, x),
+        ));
         tanh(ops::conv_transpose2d(&self.up2, x))
     }
 }
@@ -274,7 +277,7 @@ impl DcganDiscriminator {
         let x = leaky_relu(ops::conv2d(&self.c1, x), LEAK);
         let mut x = ops::conv2d(&self.c2, x);
         if let Some(bn) = &self.bn2 {
-            x = bn.forward(x);
+            x = ops::batch_norm(bn, x);
         }
         leaky_relu(x, LEAK).flatten(1, 3)
     }

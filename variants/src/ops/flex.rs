@@ -2,13 +2,13 @@
 //! `Autodiff<Flex>` one graph node per layer whose backward pass computes only
 //! the gradients its inputs need (no weight gradients for a frozen network).
 
-use burn::backend::Flex;
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
+use burn::backend::{AutodiffBackend, Flex};
 use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
 
@@ -95,12 +95,7 @@ fn conv_transpose2d_forward(
         Mat::new(slice(w), ci, g.rows()).t(),
         Mat::new(&xcm, ci, g.cols()),
     );
-    let mut y = kernels::col2im(&cols, g);
-    let bias = slice(b);
-    let plane = g.h * g.w;
-    y.chunks_mut(plane)
-        .enumerate()
-        .for_each(|(i, image)| image.iter_mut().for_each(|v| *v += bias[i % g.c]));
+    let y = kernels::col2im(&cols, g, Some(slice(b)));
     tensor(y, &[g.n, g.c, g.h, g.w])
 }
 
@@ -129,6 +124,18 @@ impl FusedOps for Flex {
         conv_transpose2d_forward(&x, &w, &b, &g)
     }
 
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (x, gamma, beta) = (values(&x), values(&gamma), values(&beta));
+        let (y, stats) = batch_norm_forward(&x, &gamma, &beta, epsilon);
+        let c = stats.mean.len();
+        (y, tensor(stats.mean, &[c]), tensor(stats.variance, &[c]))
+    }
+
     fn fused_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
         let x = values(&x);
         let y = kernels::map(slice(&x), |v| if v > 0.0 { v } else { v * slope });
@@ -140,6 +147,50 @@ impl FusedOps for Flex {
         let y = kernels::map(slice(&x), f32::tanh);
         tensor(y, x.layout().shape())
     }
+}
+
+/// `[n, c, p]` of a tensor `[n, c, ...]`.
+fn channel_dims(t: &FlexTensor) -> [usize; 3] {
+    let shape = t.layout().shape();
+    assert!(shape.num_dims() >= 2, "batch norm: tensor rank below 2");
+    [shape[0], shape[1], shape.iter().skip(2).product()]
+}
+
+/// A batch's per-channel statistics, saved for batch norm's backward pass.
+#[derive(Clone, Debug)]
+struct BatchStats {
+    mean: Vec<f32>,
+    /// Biased.
+    variance: Vec<f32>,
+    /// `1 / sqrt(variance + epsilon)`.
+    inv_std: Vec<f32>,
+}
+
+/// Batch norm's forward pass: statistics in one pass, normalisation and
+/// affine in a second.
+fn batch_norm_forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, BatchStats) {
+    let [n, c, p] = channel_dims(x);
+    let (mean, variance) = kernels::channel_moments(slice(x), n, c, p);
+    let inv_std: Vec<f32> = variance
+        .iter()
+        .map(|&v| (1.0 / (f64::from(v) + epsilon).sqrt()) as f32)
+        .collect();
+    let (gamma, beta) = (slice(gamma), slice(beta));
+    let scale: Vec<f32> = inv_std.iter().zip(gamma).map(|(s, g)| s * g).collect();
+    let y = kernels::channel_zip(slice(x), slice(x), c, p, |ci, v, _| {
+        (v - mean[ci]) * scale[ci] + beta[ci]
+    });
+    let stats = BatchStats {
+        mean,
+        variance,
+        inv_std,
+    };
+    (tensor(y, x.layout().shape()), stats)
 }
 
 /// Saved for a convolution's backward pass: input, weight and geometry.
@@ -170,7 +221,7 @@ impl Backward<Flex, 3> for Conv2dBackward {
         }
         if let Some(node) = node_x {
             let dcols = kernels::matmul(Mat::new(slice(&w), co, g.rows()).t(), dy_cm);
-            let dx = kernels::col2im(&dcols, &g);
+            let dx = kernels::col2im(&dcols, &g, None);
             grads.register::<Flex>(node.id, tensor(dx, &[g.n, g.c, g.h, g.w]));
         }
     }
@@ -206,6 +257,50 @@ impl Backward<Flex, 3> for ConvTranspose2dBackward {
             let dx_cm = kernels::matmul(Mat::new(slice(&w), ci, g.rows()), dcols);
             let dx = kernels::from_channel_major(&dx_cm, g.n, ci, p, None);
             grads.register::<Flex>(node.id, tensor(dx, &[g.n, ci, g.oh, g.ow]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl Backward<Flex, 3> for BatchNormBackward {
+    /// Input, gamma and the batch statistics.
+    type State = (FlexTensor, FlexTensor, BatchStats);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let dy = values(&grads.consume::<Flex>(&ops.node));
+        let (x, gamma, stats) = ops.state;
+        let [n, c, p] = channel_dims(&x);
+        let BatchStats { mean, inv_std, .. } = stats;
+        // Pass one: sums of dy and dy · (x - mean) per channel.
+        let (sum_dy, sum_dy_xc) = kernels::channel_grad_sums(slice(&dy), slice(&x), n, c, p, &mean);
+        let gamma_grad: Vec<f32> = sum_dy_xc.iter().zip(&inv_std).map(|(s, i)| s * i).collect();
+        if let Some(node) = node_x {
+            // Pass two: dx = gamma · inv_std · (dy - mean(dy) - x̂ · mean(dy · x̂)).
+            let count = (n * p) as f32;
+            let scale: Vec<f32> = slice(&gamma)
+                .iter()
+                .zip(&inv_std)
+                .map(|(g, i)| g * i)
+                .collect();
+            let mean_dy: Vec<f32> = sum_dy.iter().map(|s| s / count).collect();
+            let slope: Vec<f32> = gamma_grad
+                .iter()
+                .zip(&inv_std)
+                .map(|(g, i)| g * i / count)
+                .collect();
+            let dx = kernels::channel_zip(slice(&dy), slice(&x), c, p, |ci, d, v| {
+                scale[ci] * (d - mean_dy[ci] - (v - mean[ci]) * slope[ci])
+            });
+            grads.register::<Flex>(node.id, tensor(dx, x.layout().shape()));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, tensor(gamma_grad, &[c]));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, tensor(sum_dy, &[c]));
         }
     }
 }
@@ -298,6 +393,32 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             OpsKind::Tracked(prep) => prep.finish((xv, wv, g), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }
+    }
+
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let prep = BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful();
+        let (xv, gv, bv) = (
+            values(x.primitive()),
+            values(gamma.primitive()),
+            values(beta.primitive()),
+        );
+        let (y, stats) = batch_norm_forward(&xv, &gv, &bv, epsilon);
+        let c = stats.mean.len();
+        let mean = Self::from_inner(tensor(stats.mean.clone(), &[c]));
+        let variance = Self::from_inner(tensor(stats.variance.clone(), &[c]));
+        let y = match prep {
+            OpsKind::Tracked(prep) => prep.finish((xv, gv, stats), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        (y, mean, variance)
     }
 
     fn fused_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {

@@ -1,12 +1,33 @@
 //! CPU kernels of the fused layers on plain `f32` slices (NCHW images, row-major
 //! matrices): im2col and its adjoint, one matrix product over batch × positions,
-//! channel-major layout changes, and the elementwise activations. Parallel over
+//! channel-major layout changes, batch-norm statistics and affine passes, and
+//! the elementwise activations. Parallel over
 //! the cores with rayon; no backend types here, so a GPU twin can mirror them.
+
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
 /// Below this many elements an elementwise pass stays on one core.
 const PAR_MIN: usize = 1 << 15;
+
+/// A vector of `len` values written by `fill`, which writes every element:
+/// no zeroing pass over a buffer about to be overwritten.
+fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: every caller's `fill` writes each element of the slice it gets.
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// `dst[i] = src[i]`.
+fn copy_into(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "copy: lengths");
+    dst.iter_mut().zip(src).for_each(|(d, &s)| {
+        d.write(s);
+    });
+}
 
 /// A 2-D convolution's geometry: the image it reads (`n, c, h, w`) and the
 /// grid of kernel positions (`oh, ow`). Dilation 1, one group.
@@ -71,62 +92,72 @@ impl Geometry {
 pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
     assert_eq!(image.len(), g.n * g.c * g.h * g.w, "im2col: image size");
     let m = g.cols();
-    let mut cols = vec![0.0f32; g.rows() * m];
     let [kh, kw] = g.kernel;
-    cols.par_chunks_mut(m).enumerate().for_each(|(row, out)| {
-        let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
-        for n in 0..g.n {
-            let plane = &image[(n * g.c + c) * g.h * g.w..][..g.h * g.w];
-            let out = &mut out[n * g.oh * g.ow..][..g.oh * g.ow];
-            for oy in 0..g.oh {
-                let Some(iy) = g.source(0, oy, ky) else {
-                    continue;
-                };
-                let src = &plane[iy * g.w..][..g.w];
-                let dst = &mut out[oy * g.ow..][..g.ow];
-                for (ox, d) in dst.iter_mut().enumerate() {
-                    if let Some(ix) = g.source(1, ox, kx) {
-                        *d = src[ix];
-                    }
-                }
-            }
-        }
-    });
-    cols
-}
-
-/// The adjoint of [`im2col`]: columns `[c·kh·kw, n·oh·ow]` summed back into an
-/// image `[n, c, h, w]`.
-pub fn col2im(cols: &[f32], g: &Geometry) -> Vec<f32> {
-    let m = g.cols();
-    assert_eq!(cols.len(), g.rows() * m, "col2im: column matrix size");
-    let [kh, kw] = g.kernel;
-    let mut image = vec![0.0f32; g.n * g.c * g.h * g.w];
-    image
-        .par_chunks_mut(g.h * g.w)
-        .enumerate()
-        .for_each(|(plane_index, plane)| {
-            let (n, c) = (plane_index / g.c, plane_index % g.c);
-            for ky in 0..kh {
-                for kx in 0..kw {
-                    let row = (c * kh + ky) * kw + kx;
-                    let src = &cols[row * m + n * g.oh * g.ow..][..g.oh * g.ow];
-                    for oy in 0..g.oh {
-                        let Some(iy) = g.source(0, oy, ky) else {
-                            continue;
-                        };
-                        let dst = &mut plane[iy * g.w..][..g.w];
-                        let src = &src[oy * g.ow..][..g.ow];
-                        for (ox, &v) in src.iter().enumerate() {
-                            if let Some(ix) = g.source(1, ox, kx) {
-                                dst[ix] += v;
-                            }
-                        }
+    written(g.rows() * m, |cols| {
+        cols.par_chunks_mut(m).enumerate().for_each(|(row, out)| {
+            let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
+            for n in 0..g.n {
+                let plane = &image[(n * g.c + c) * g.h * g.w..][..g.h * g.w];
+                let out = &mut out[n * g.oh * g.ow..][..g.oh * g.ow];
+                for (oy, dst) in out.chunks_mut(g.ow).enumerate() {
+                    let Some(iy) = g.source(0, oy, ky) else {
+                        dst.iter_mut().for_each(|d| {
+                            d.write(0.0);
+                        });
+                        continue;
+                    };
+                    let src = &plane[iy * g.w..][..g.w];
+                    for (ox, d) in dst.iter_mut().enumerate() {
+                        d.write(g.source(1, ox, kx).map_or(0.0, |ix| src[ix]));
                     }
                 }
             }
         });
-    image
+    })
+}
+
+/// The adjoint of [`im2col`]: columns `[c·kh·kw, n·oh·ow]` summed back into an
+/// image `[n, c, h, w]`, onto `bias[c]` when given.
+pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
+    let m = g.cols();
+    assert_eq!(cols.len(), g.rows() * m, "col2im: column matrix size");
+    let [kh, kw] = g.kernel;
+    let plane_size = g.h * g.w;
+    if plane_size == 0 {
+        return Vec::new();
+    }
+    written(g.n * g.c * plane_size, |image| {
+        image
+            .par_chunks_mut(plane_size)
+            .enumerate()
+            .for_each(|(plane_index, plane)| {
+                let (n, c) = (plane_index / g.c, plane_index % g.c);
+                let start = bias.map_or(0.0, |b| b[c]);
+                plane.iter_mut().for_each(|v| {
+                    v.write(start);
+                });
+                // SAFETY: every element was just written.
+                let plane = unsafe { &mut *(plane as *mut [MaybeUninit<f32>] as *mut [f32]) };
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let row = (c * kh + ky) * kw + kx;
+                        let src = &cols[row * m + n * g.oh * g.ow..][..g.oh * g.ow];
+                        for oy in 0..g.oh {
+                            let Some(iy) = g.source(0, oy, ky) else {
+                                continue;
+                            };
+                            let dst = &mut plane[iy * g.w..][..g.w];
+                            let src = &src[oy * g.ow..][..g.ow];
+                            for (ox, &v) in src.iter().enumerate() {
+                                if let Some(ix) = g.source(1, ox, kx) {
+                                    dst[ix] += v;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+    })
 }
 
 /// A read-only matrix view: data with its row and column strides.
@@ -176,10 +207,10 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     a.check();
     b.check();
     let (m, n, k) = (a.rows, b.cols, a.cols);
-    let mut dst = vec![0.0f32; m * n];
     if m == 0 || n == 0 || k == 0 {
-        return dst;
+        return vec![0.0f32; m * n];
     }
+    let mut dst = Vec::<f32>::with_capacity(m * n);
     let threads = rayon::current_num_threads();
     let parallelism = if m * n * k < 1 << 16 || threads < 2 {
         gemm::Parallelism::None
@@ -187,7 +218,8 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
         gemm::Parallelism::Rayon(threads)
     };
     // SAFETY: `check` proved every index the strides reach lies inside `a` and
-    // `b`; `dst` is a fresh contiguous `m × n` buffer written only here.
+    // `b`; `dst` has room for the contiguous `m × n` result, which gemm writes
+    // whole without reading it (`read_dst` false), so its length can then be set.
     unsafe {
         gemm::gemm(
             m,
@@ -210,6 +242,7 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
             false,
             parallelism,
         );
+        dst.set_len(m * n);
     }
     dst
 }
@@ -217,13 +250,16 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
 /// `[n, c, p]` to channel-major `[c, n·p]`.
 pub fn to_channel_major(x: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
     assert_eq!(x.len(), n * c * p, "to_channel_major: size");
-    let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(n * p).enumerate().for_each(|(ci, row)| {
-        for ni in 0..n {
-            row[ni * p..][..p].copy_from_slice(&x[(ni * c + ci) * p..][..p]);
-        }
-    });
-    out
+    if n * p == 0 {
+        return Vec::new();
+    }
+    written(x.len(), |out| {
+        out.par_chunks_mut(n * p).enumerate().for_each(|(ci, row)| {
+            for ni in 0..n {
+                copy_into(&mut row[ni * p..][..p], &x[(ni * c + ci) * p..][..p]);
+            }
+        });
+    })
 }
 
 /// Channel-major `[c, n·p]` to `[n, c, p]`, adding `bias[c]` when given.
@@ -235,20 +271,25 @@ pub fn from_channel_major(
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
     assert_eq!(x.len(), n * c * p, "from_channel_major: size");
-    let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(c * p)
-        .enumerate()
-        .for_each(|(ni, image)| {
-            for ci in 0..c {
-                let src = &x[ci * n * p + ni * p..][..p];
-                let dst = &mut image[ci * p..][..p];
-                match bias {
-                    Some(b) => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s + b[ci]),
-                    None => dst.copy_from_slice(src),
+    if c * p == 0 {
+        return Vec::new();
+    }
+    written(x.len(), |out| {
+        out.par_chunks_mut(c * p)
+            .enumerate()
+            .for_each(|(ni, image)| {
+                for ci in 0..c {
+                    let src = &x[ci * n * p + ni * p..][..p];
+                    let dst = &mut image[ci * p..][..p];
+                    match bias {
+                        Some(b) => dst.iter_mut().zip(src).for_each(|(d, &s)| {
+                            d.write(s + b[ci]);
+                        }),
+                        None => copy_into(dst, src),
+                    }
                 }
-            }
-        });
-    out
+            });
+    })
 }
 
 /// Sum of each channel of `[n, c, p]`: the bias gradient.
@@ -266,34 +307,139 @@ pub fn channel_sums(x: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
 
 /// `f(x)` elementwise, parallel above [`PAR_MIN`] elements.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
-    if x.len() < PAR_MIN {
-        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
-    } else {
-        out.par_chunks_mut(PAR_MIN / 4)
-            .zip(x.par_chunks(PAR_MIN / 4))
-            .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)));
-    }
-    out
+    zip_map(x, x, |v, _| f(v))
 }
 
 /// `f(a, b)` elementwise over two slices of one length.
 pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip_map: lengths");
-    let mut out = vec![0.0f32; a.len()];
-    if a.len() < PAR_MIN {
-        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-            *o = f(x, y);
+    let run = |o: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]| {
+        for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+            o.write(f(x, y));
         }
-    } else {
-        let chunk = PAR_MIN / 4;
-        out.par_chunks_mut(chunk)
-            .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
+    };
+    written(a.len(), |out| {
+        if a.len() < PAR_MIN {
+            run(out, a, b);
+        } else {
+            let chunk = PAR_MIN / 4;
+            out.par_chunks_mut(chunk)
+                .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
+                .for_each(|(o, (a, b))| run(o, a, b));
+        }
+    })
+}
+
+/// Per-channel sums over `[n, c, p]` of the two values of `f(channel, a, b)`
+/// for the channel's elements of `a` and `b`: one pass, parallel over
+/// channels, eight `f32` lanes within an image's plane and `f64` across planes.
+fn channel_sums2(
+    a: &[f32],
+    b: &[f32],
+    n: usize,
+    c: usize,
+    p: usize,
+    f: impl Fn(usize, f32, f32) -> [f32; 2] + Sync,
+) -> Vec<[f64; 2]> {
+    assert_eq!(a.len(), n * c * p, "channel sums: size");
+    assert_eq!(b.len(), a.len(), "channel sums: lengths");
+    (0..c)
+        .into_par_iter()
+        .map(|ci| {
+            let mut total = [0.0f64; 2];
+            for ni in 0..n {
+                let plane = (ni * c + ci) * p..(ni * c + ci + 1) * p;
+                let (a, b) = (&a[plane.clone()], &b[plane]);
+                let mut lanes = [[0.0f32; 8]; 2];
+                let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+                let (ar, br) = (ac.remainder(), bc.remainder());
+                for (a, b) in ac.zip(bc) {
+                    for l in 0..8 {
+                        let [u, v] = f(ci, a[l], b[l]);
+                        lanes[0][l] += u;
+                        lanes[1][l] += v;
+                    }
+                }
+                for (&a, &b) in ar.iter().zip(br) {
+                    let [u, v] = f(ci, a, b);
+                    lanes[0][0] += u;
+                    lanes[1][0] += v;
+                }
+                for (t, lane) in total.iter_mut().zip(&lanes) {
+                    *t += lane.iter().map(|&v| f64::from(v)).sum::<f64>();
+                }
+            }
+            total
+        })
+        .collect()
+}
+
+/// Per-channel mean and biased variance of `[n, c, p]` (batch norm's batch
+/// statistics), in one pass: sums of `x - k` and `(x - k)²` with `k` the
+/// channel's first value, which keeps the variance exact when the mean is
+/// large next to the spread.
+pub fn channel_moments(x: &[f32], n: usize, c: usize, p: usize) -> (Vec<f32>, Vec<f32>) {
+    let count = (n * p) as f64;
+    let shift: Vec<f32> = (0..c)
+        .map(|ci| if count > 0.0 { x[ci * p] } else { 0.0 })
+        .collect();
+    channel_sums2(x, x, n, c, p, |ci, v, _| {
+        let d = v - shift[ci];
+        [d, d * d]
+    })
+    .iter()
+    .zip(&shift)
+    .map(|(&[s, s2], &k)| {
+        let m = s / count;
+        (
+            (f64::from(k) + m) as f32,
+            (s2 / count - m * m).max(0.0) as f32,
+        )
+    })
+    .unzip()
+}
+
+/// Per-channel sums of `dy` and of `dy · (x - mean[c])` over `[n, c, p]`:
+/// batch norm's beta gradient and, times the inverse deviation, gamma's.
+pub fn channel_grad_sums(
+    dy: &[f32],
+    x: &[f32],
+    n: usize,
+    c: usize,
+    p: usize,
+    mean: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    channel_sums2(dy, x, n, c, p, |ci, d, v| [d, d * (v - mean[ci])])
+        .iter()
+        .map(|&[s, sx]| (s as f32, sx as f32))
+        .unzip()
+}
+
+/// `f(channel, a, b)` elementwise over two `[n, c, p]` slices, parallel over images.
+pub fn channel_zip(
+    a: &[f32],
+    b: &[f32],
+    c: usize,
+    p: usize,
+    f: impl Fn(usize, f32, f32) -> f32 + Sync,
+) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "channel_zip: lengths");
+    let image = c * p;
+    if image == 0 {
+        return vec![0.0f32; a.len()];
+    }
+    let per_task = (PAR_MIN / 4).div_ceil(image) * image;
+    written(a.len(), |out| {
+        out.par_chunks_mut(per_task)
+            .zip(a.par_chunks(per_task).zip(b.par_chunks(per_task)))
             .for_each(|(o, (a, b))| {
-                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                    *o = f(x, y);
+                let planes = o.chunks_mut(p).zip(a.chunks(p).zip(b.chunks(p)));
+                for (plane, (o, (a, b))) in planes.enumerate() {
+                    let ci = plane % c;
+                    for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                        o.write(f(ci, x, y));
+                    }
                 }
             });
-    }
-    out
+    })
 }

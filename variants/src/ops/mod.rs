@@ -1,6 +1,7 @@
 //! gan-lab's fused layers: convolution and transposed convolution as one
-//! matrix product over batch × positions (bias fused), leaky ReLU and tanh,
-//! each with its own backward pass, as a burn backend extension.
+//! matrix product over batch × positions (bias fused), batch norm in training
+//! (two passes each way), leaky ReLU and tanh, each with its own backward
+//! pass, as a burn backend extension.
 //!
 //! The burn-flex backend (gan-lab's default CPU device), with or without
 //! autodiff, runs the kernels of [`kernels`]; every other device, and shapes
@@ -14,8 +15,8 @@ pub mod kernels;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 
 /// Operations with a fused implementation on the flex backend.
@@ -40,6 +41,16 @@ pub trait FusedOps: Backend {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self>;
+
+    /// Batch norm with the batch's own statistics: `x [n, c, ...]` less the
+    /// per-channel mean, over `sqrt(variance + epsilon)`, `· gamma + beta`
+    /// (`[c]` each). Returns the output, the mean and the biased variance.
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// `x` where positive, `slope · x` elsewhere.
     fn fused_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
@@ -117,6 +128,42 @@ pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
+/// `bn.forward(x)`, fused on the flex device when the layer trains (autodiff
+/// device, layer not frozen): the batch statistics and the normalisation in
+/// two passes, the running statistics updated as burn's `BatchNorm` does
+/// (`running · (1 - momentum) + batch · momentum`, biased variance). In
+/// evaluation, burn's layer normalises with the running statistics.
+pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    if !(device.is_autodiff() && bn.training.is_enabled() && fused(&device, x.dtype())) {
+        return bn.forward(x);
+    }
+    let [features] = bn.gamma.shape().dims();
+    assert!(
+        D >= 2 && x.dims()[1] == features,
+        "batch norm of {features} features on a tensor of shape {:?}",
+        x.dims()
+    );
+    let (y, mean, variance) = <Dispatch as FusedOps>::fused_batch_norm_train(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        bn.epsilon,
+    );
+    let update = |running: &burn::module::RunningState<Tensor<1>>, batch| {
+        let batch = Tensor::<1>::from_dispatch(batch).detach();
+        let value = running
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - bn.momentum)
+            .add(batch.mul_scalar(bn.momentum));
+        running.update(value.detach());
+    };
+    update(&bn.running_mean, mean);
+    update(&bn.running_var, variance);
+    Tensor::from_dispatch(y)
+}
+
 /// burn's `leaky_relu`, fused on the flex device.
 pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
     if fused(&x.device(), x.dtype()) {
@@ -142,7 +189,8 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 mod tests {
     //! Each fused layer against burn's own on random shapes: outputs and the
     //! gradients of a random weighting of them agree to within
-    //! `1e-4 · (1 + largest magnitude of burn's value)`.
+    //! `1e-4 · (1 + largest magnitude of burn's value)`; batch norm's running
+    //! statistics too.
 
     use super::*;
     use burn::module::Module;
@@ -249,6 +297,22 @@ mod tests {
         }
 
         #[test]
+        fn batch_norm_matches_burn(
+            n in 2usize..6, c in 1usize..6, h in 1usize..9, w in 1usize..9,
+            images in any::<bool>(), offset in -20.0f32..20.0, spread in 0.1f32..3.0,
+            momentum in 0.0f64..=1.0, epsilon in 1e-5f64..1e-2, frozen in any::<bool>(),
+        ) {
+            // Inputs off-centre (mean up to 20 spreads away) and both ranks the nets use.
+            let batch = || random([n, c, h, w]).mul_scalar(spread).add_scalar(offset);
+            if images {
+                check_batch_norm([batch(), batch()], momentum, epsilon, frozen);
+            } else {
+                let flat = || batch().reshape([n, c * h * w]);
+                check_batch_norm([flat(), flat()], momentum, epsilon, frozen);
+            }
+        }
+
+        #[test]
         fn activations_match_burn(
             n in 1usize..5, c in 1usize..70, h in 1usize..30, slope in 0.0f64..1.0,
         ) {
@@ -264,6 +328,94 @@ mod tests {
             assert_close("tanh", y, py);
             assert_close("tanh gradient", dx, pdx);
         }
+    }
+
+    /// A batch norm layer with the given parameters and running statistics,
+    /// sharing no state with any other.
+    fn batch_norm_layer(
+        gamma: &Tensor<1>,
+        beta: &Tensor<1>,
+        momentum: f64,
+        epsilon: f64,
+        frozen: bool,
+    ) -> BatchNorm {
+        use burn::module::{Param, RunningState};
+        let c = gamma.dims()[0];
+        let layer = BatchNorm {
+            gamma: Param::from_tensor(gamma.clone().detach()),
+            beta: Param::from_tensor(beta.clone().detach()),
+            training: Param::from_bool(true),
+            running_mean: RunningState::new(Tensor::random(
+                [c],
+                Distribution::Normal(0.0, 1.0),
+                &device(),
+            )),
+            running_var: RunningState::new(Tensor::ones([c], &device())),
+            momentum,
+            epsilon,
+        };
+        if frozen { layer.no_grad() } else { layer }
+    }
+
+    /// Two training batches through the fused and burn's batch norm, then one
+    /// in evaluation: outputs, gradients (input, gamma, beta) and running
+    /// statistics must agree.
+    fn check_batch_norm<const D: usize>(
+        batches: [Tensor<D>; 2],
+        momentum: f64,
+        epsilon: f64,
+        frozen: bool,
+    ) {
+        let c = batches[0].dims()[1];
+        let gamma = Tensor::<1>::random([c], Distribution::Normal(1.0, 0.5), &device());
+        let beta = Tensor::<1>::random([c], Distribution::Normal(0.0, 0.5), &device());
+        let fused = batch_norm_layer(&gamma, &beta, momentum, epsilon, frozen);
+        let plain = batch_norm_layer(&gamma, &beta, momentum, epsilon, frozen);
+        plain.running_mean.update(fused.running_mean.value());
+        for x in &batches {
+            let weights = Tensor::<D>::random(x.dims(), Distribution::Normal(0.0, 1.0), &device());
+            let run = |layer: &dyn Fn(Tensor<D>) -> Tensor<D>| {
+                let x = x.clone().detach().require_grad();
+                let y = layer(x.clone());
+                let grads = (y.clone() * weights.clone()).sum().backward();
+                (y, x.grad(&grads).expect("input gradient"), grads)
+            };
+            let (y, dx, grads) = run(&|x| batch_norm(&fused, x));
+            let (py, pdx, pgrads) = run(&|x| plain.forward(x));
+            assert_close("output", y, py);
+            assert_close("input gradient", dx, pdx);
+            for (what, f, p) in [
+                ("gamma", &fused.gamma, &plain.gamma),
+                ("beta", &fused.beta, &plain.beta),
+            ] {
+                match (f.grad(&grads), p.grad(&pgrads)) {
+                    (Some(f), Some(p)) => assert_close(what, f, p),
+                    (None, None) => assert!(frozen, "{what}: no gradient"),
+                    _ => panic!("{what}: gradient on one side only"),
+                }
+            }
+            assert_close(
+                "running mean",
+                fused.running_mean.value(),
+                plain.running_mean.value(),
+            );
+            assert_close(
+                "running variance",
+                fused.running_var.value(),
+                plain.running_var.value(),
+            );
+        }
+        let x = batches[0].clone().detach();
+        let eval = |mut layer: BatchNorm| {
+            layer.training = burn::module::Param::from_bool(false);
+            layer
+        };
+        let (fused, plain) = (eval(fused), eval(plain));
+        assert_close(
+            "evaluation",
+            batch_norm(&fused, x.clone()),
+            plain.forward(x),
+        );
     }
 
     #[test]
