@@ -27,6 +27,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Bytes, TensorData};
+use gan_lab_variants::ops;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
@@ -158,12 +159,12 @@ impl EvaluatorNet {
 
     /// Images `[n, 1, 28, 28]` in `[-1, 1]` to (features `[n, 128]`, logits `[n, 10]`).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let x = self
-            .pool
-            .forward(relu(self.bn1.forward(self.c1.forward(x))));
-        let x = self
-            .pool
-            .forward(relu(self.bn2.forward(self.c2.forward(x))));
+        // The training step's fused layers (burn's own off the flex device).
+        let block = |conv: &Conv2d, bn: &BatchNorm, x: Tensor<4>| {
+            self.pool.forward(relu(ops::batch_norm(bn, ops::conv2d(conv, x))))
+        };
+        let x = block(&self.c1, &self.bn1, x);
+        let x = block(&self.c2, &self.bn2, x);
         let features = relu(self.fc1.forward(x.flatten(1, 3)));
         let logits = self.fc2.forward(self.drop.forward(features.clone()));
         (features, logits)
