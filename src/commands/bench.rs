@@ -548,7 +548,7 @@ fn memory(ctx: &Context, options: &BenchOptions) -> Result<Memory> {
         path: PathBuf::from("gan-lab"),
         source,
     })?;
-    let (code, maxrss_kib) = wait_with_rusage(child.id() as libc::pid_t);
+    let (code, maxrss_kib) = wait_with_peak(child.id() as libc::pid_t);
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr {
         use std::io::Read;
@@ -570,23 +570,42 @@ fn memory(ctx: &Context, options: &BenchOptions) -> Result<Memory> {
 }
 
 /// Waits for a child and returns its exit code and peak resident memory in
-/// KiB (`wait4`'s rusage: this child's own, not every child's).
-fn wait_with_rusage(pid: libc::pid_t) -> (Option<i32>, i64) {
+/// KiB: the largest `VmHWM` of `/proc/PID/status` read every 10 ms while it
+/// runs. Not `wait4`'s `ru_maxrss`, which on Linux starts from the parent's
+/// high-water mark at the fork (a bench that has trained every spec reported
+/// 1.8 GiB for a run that peaks at 350 MiB).
+fn wait_with_peak(pid: libc::pid_t) -> (Option<i32>, i64) {
+    let status_file = format!("/proc/{pid}/status");
     let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut peak = 0i64;
     loop {
-        // SAFETY: waits for our own child; the pointers are to locals.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if let Some(hwm) = std::fs::read_to_string(&status_file)
+            .ok()
+            .as_deref()
+            .and_then(high_water_kib)
+        {
+            peak = peak.max(hwm);
+        }
+        // SAFETY: polls our own child; the pointer is to a local.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if r == pid {
             break;
         }
         if r == -1 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return (None, 0);
+            return (None, peak);
         }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, usage.ru_maxrss)
+    (code, peak)
+}
+
+/// `VmHWM` (peak resident set, KiB) from the text of `/proc/PID/status`.
+fn high_water_kib(status: &str) -> Option<i64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// The report as aligned tables.
@@ -681,4 +700,33 @@ pub fn format_report(r: &BenchReport) -> String {
     ]);
     out += &table(&rows);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_peak_resident_set_from_proc_status() {
+        let status = "Name:\tgan-lab\nVmPeak:\t 1234 kB\nVmHWM:\t  360352 kB\nVmRSS:\t 1000 kB\n";
+        assert_eq!(high_water_kib(status), Some(360_352));
+        assert_eq!(high_water_kib("Name:\tx\n"), None);
+        let own = std::fs::read_to_string("/proc/self/status").unwrap();
+        assert!(high_water_kib(&own).is_some_and(|kib| kib > 0));
+    }
+
+    #[test]
+    fn a_child_s_peak_is_its_own_not_the_parent_s() {
+        // Make this process's high-water mark large, then measure a small child.
+        let ballast = vec![1u8; 512 << 20];
+        std::hint::black_box(&ballast);
+        let child = Command::new("sleep").arg("0.3").spawn().unwrap();
+        let (code, peak) = wait_with_peak(child.id() as libc::pid_t);
+        assert_eq!(code, Some(0));
+        assert!(peak > 0, "no peak read while the child ran");
+        assert!(
+            peak < 256 << 10,
+            "child peak {peak} KiB includes the parent's"
+        );
+    }
 }
