@@ -716,6 +716,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::zombie_processes, reason = "wait_with_peak reaps the child")]
     fn a_child_s_peak_is_its_own_not_the_parent_s() {
         // Make this process's high-water mark large, then measure a small child.
         let ballast = vec![1u8; 512 << 20];
