@@ -346,6 +346,25 @@ impl Backward<Flex, 1> for TanhBackward {
     }
 }
 
+/// One graph node over three inputs (an input, a weight, a bias): `forward`
+/// gets their contiguous values and returns the output and the state its
+/// backward pass keeps (dropped when no input needs a gradient).
+fn node3<C: CheckpointStrategy, B: Backward<Flex, 3>>(
+    backward: B,
+    inputs: [&FloatTensor<Autodiff<Flex, C>>; 3],
+    forward: impl FnOnce([FlexTensor; 3]) -> (FlexTensor, B::State),
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let prep = backward
+        .prepare::<C>(inputs.map(|t| t.node()))
+        .compute_bound()
+        .stateful();
+    let (y, state) = forward(inputs.map(|t| values(t.primitive())));
+    match prep {
+        OpsKind::Tracked(prep) => prep.finish(state, y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}
+
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     fn fused_conv2d(
         x: FloatTensor<Self>,
@@ -354,21 +373,11 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
-        let prep = Conv2dBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful();
-        let (xv, wv, bv) = (
-            values(x.primitive()),
-            values(weight.primitive()),
-            values(bias.primitive()),
-        );
-        let g = conv_geometry(&dims(&xv), &dims(&wv), stride, padding);
-        let y = conv2d_forward(&xv, &wv, &bv, &g);
-        match prep {
-            OpsKind::Tracked(prep) => prep.finish((xv, wv, g), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        node3::<C, _>(Conv2dBackward, [&x, &weight, &bias], |[xv, wv, bv]| {
+            let g = conv_geometry(&dims(&xv), &dims(&wv), stride, padding);
+            let y = conv2d_forward(&xv, &wv, &bv, &g);
+            (y, (xv, wv, g))
+        })
     }
 
     fn fused_conv_transpose2d(
@@ -378,21 +387,15 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
-        let prep = ConvTranspose2dBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful();
-        let (xv, wv, bv) = (
-            values(x.primitive()),
-            values(weight.primitive()),
-            values(bias.primitive()),
-        );
-        let g = transpose_geometry(&dims(&xv), &dims(&wv), stride, padding);
-        let y = conv_transpose2d_forward(&xv, &wv, &bv, &g);
-        match prep {
-            OpsKind::Tracked(prep) => prep.finish((xv, wv, g), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
+        node3::<C, _>(
+            ConvTranspose2dBackward,
+            [&x, &weight, &bias],
+            |[xv, wv, bv]| {
+                let g = transpose_geometry(&dims(&xv), &dims(&wv), stride, padding);
+                let y = conv_transpose2d_forward(&xv, &wv, &bv, &g);
+                (y, (xv, wv, g))
+            },
+        )
     }
 
     fn fused_batch_norm_train(
@@ -401,24 +404,19 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let prep = BatchNormBackward
-            .prepare::<C>([x.node(), gamma.node(), beta.node()])
-            .compute_bound()
-            .stateful();
-        let (xv, gv, bv) = (
-            values(x.primitive()),
-            values(gamma.primitive()),
-            values(beta.primitive()),
-        );
-        let (y, stats) = batch_norm_forward(&xv, &gv, &bv, epsilon);
-        let c = stats.mean.len();
-        let mean = Self::from_inner(tensor(stats.mean.clone(), &[c]));
-        let variance = Self::from_inner(tensor(stats.variance.clone(), &[c]));
-        let y = match prep {
-            OpsKind::Tracked(prep) => prep.finish((xv, gv, stats), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        };
-        (y, mean, variance)
+        let mut moments = None;
+        let y = node3::<C, _>(BatchNormBackward, [&x, &gamma, &beta], |[xv, gv, bv]| {
+            let (y, stats) = batch_norm_forward(&xv, &gv, &bv, epsilon);
+            moments = Some((stats.mean.clone(), stats.variance.clone()));
+            (y, (xv, gv, stats))
+        });
+        let (mean, variance) = moments.expect("the forward pass ran");
+        let c = mean.len();
+        (
+            y,
+            Self::from_inner(tensor(mean, &[c])),
+            Self::from_inner(tensor(variance, &[c])),
+        )
     }
 
     fn fused_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
