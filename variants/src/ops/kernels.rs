@@ -201,7 +201,9 @@ impl<'a> Mat<'a> {
     }
 }
 
-/// `a · b` as a row-major `a.rows × b.cols` matrix, on all cores.
+/// `a · b` as a row-major `a.rows × b.cols` matrix, on all cores: through
+/// OpenBLAS with the `openblas` feature where it can read both views, else the
+/// `gemm` crate.
 pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     assert_eq!(a.cols, b.rows, "matmul: inner dimensions");
     a.check();
@@ -209,6 +211,10 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     let (m, n, k) = (a.rows, b.cols, a.cols);
     if m == 0 || n == 0 || k == 0 {
         return vec![0.0f32; m * n];
+    }
+    #[cfg(feature = "openblas")]
+    if let Some(product) = blas::matmul(a, b) {
+        return product;
     }
     let mut dst = Vec::<f32>::with_capacity(m * n);
     let threads = rayon::current_num_threads();
@@ -245,6 +251,104 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
         dst.set_len(m * n);
     }
     dst
+}
+
+/// Matrix products through OpenBLAS's `cblas_sgemm` (the `openblas` feature).
+/// OpenBLAS runs single-threaded inside rayon's pool: each core takes a band
+/// of the result's columns, so the two thread pools never compete for the cores.
+#[cfg(feature = "openblas")]
+mod blas {
+    use super::Mat;
+    use rayon::prelude::*;
+
+    const ROW_MAJOR: i32 = 101;
+    const NO_TRANS: i32 = 111;
+    const TRANS: i32 = 112;
+
+    #[link(name = "openblas")]
+    unsafe extern "C" {
+        #[allow(clippy::too_many_arguments)]
+        fn cblas_sgemm(
+            layout: i32,
+            trans_a: i32,
+            trans_b: i32,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: f32,
+            a: *const f32,
+            lda: i32,
+            b: *const f32,
+            ldb: i32,
+            beta: f32,
+            c: *mut f32,
+            ldc: i32,
+        );
+        fn openblas_set_num_threads(threads: i32);
+    }
+
+    /// How BLAS reads a view: (transpose flag, leading dimension), when it can.
+    fn layout(v: &Mat) -> Option<(i32, i32)> {
+        let ld = if v.col_stride == 1 && v.row_stride >= v.cols {
+            (NO_TRANS, v.row_stride)
+        } else if v.row_stride == 1 && v.col_stride >= v.rows {
+            (TRANS, v.col_stride)
+        } else {
+            return None;
+        };
+        Some((ld.0, i32::try_from(ld.1.max(1)).ok()?))
+    }
+
+    /// `a · b`, or `None` when a view's strides or a size do not suit BLAS.
+    pub(super) fn matmul(a: Mat, b: Mat) -> Option<Vec<f32>> {
+        static SINGLE_THREADED: std::sync::Once = std::sync::Once::new();
+        let ((ta, lda), (tb, ldb)) = (layout(&a)?, layout(&b)?);
+        let (m, n, k) = (a.rows, b.cols, a.cols);
+        let (mi, ki) = (i32::try_from(m).ok()?, i32::try_from(k).ok()?);
+        let ldc = i32::try_from(n).ok()?;
+        // SAFETY: setting the thread count has no preconditions.
+        SINGLE_THREADED.call_once(|| unsafe { openblas_set_num_threads(1) });
+        let threads = rayon::current_num_threads();
+        let band = if m * n * k < 1 << 16 || threads < 2 {
+            n
+        } else {
+            n.div_ceil(threads).next_multiple_of(16)
+        };
+        let mut dst = Vec::<f32>::with_capacity(m * n);
+        let out = dst.as_mut_ptr() as usize;
+        (0..n)
+            .step_by(band)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .for_each(|j| {
+                let width = band.min(n - j);
+                // SAFETY: `layout` checked that BLAS's reading of each view stays
+                // within the strides `check` bounded; the bands write disjoint
+                // columns `j..j + width` of the `m × n` result, which BLAS writes
+                // whole without reading it (beta 0).
+                unsafe {
+                    cblas_sgemm(
+                        ROW_MAJOR,
+                        ta,
+                        tb,
+                        mi,
+                        width as i32,
+                        ki,
+                        1.0,
+                        a.data.as_ptr(),
+                        lda,
+                        b.data.as_ptr().add(j * b.col_stride),
+                        ldb,
+                        0.0,
+                        (out as *mut f32).add(j),
+                        ldc,
+                    );
+                }
+            });
+        // SAFETY: the bands covered every column of every row.
+        unsafe { dst.set_len(m * n) };
+        Some(dst)
+    }
 }
 
 /// `[n, c, p]` to channel-major `[c, n·p]`.
@@ -442,4 +546,54 @@ pub fn channel_zip(
                 }
             });
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a · b` the plain way.
+    fn naive(a: Mat, b: Mat) -> Vec<f32> {
+        let at = |v: &Mat, i: usize, j: usize| v.data[i * v.row_stride + j * v.col_stride];
+        let mut out = vec![0.0f32; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                out[i * b.cols + j] = (0..a.cols).map(|l| at(&a, i, l) * at(&b, l, j)).sum();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matmul_matches_the_plain_product_for_every_view() {
+        // Small and large enough to be split over the cores, each operand as
+        // stored and transposed, degenerate single rows and columns too.
+        for (m, k, n) in [(1, 1, 1), (3, 5, 2), (1, 40, 1), (7, 1, 9), (37, 45, 130)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 2.0)
+                .collect();
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = if ta {
+                    Mat::new(&a, k, m).t()
+                } else {
+                    Mat::new(&a, m, k)
+                };
+                let b = if tb {
+                    Mat::new(&b, n, k).t()
+                } else {
+                    Mat::new(&b, k, n)
+                };
+                let (got, want) = (matmul(a, b), naive(a, b));
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "{m}x{k}x{n} {ta} {tb} [{i}]: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
 }
