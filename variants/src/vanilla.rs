@@ -4,7 +4,8 @@
 //!
 //! One training step is `d_steps` discriminator updates, each on its own real
 //! batch, then `g_steps` generator updates (WGAN-GP's penalty: see
-//! [`crate::losses::gradient_penalty`]).
+//! [`crate::losses::gradient_penalty`]). The first generator update scores the
+//! fakes of the last discriminator update (one forward pass of G, not two).
 
 use std::path::Path;
 
@@ -180,10 +181,18 @@ impl Variant for Vanilla {
         let mut rng = StdRng::seed_from_u64(batch.seed);
 
         let mut d_report = Vec::new();
+        // The last D update's fakes, still attached to G's graph: G's first
+        // update scores them again instead of generating from new noise (G has
+        // not changed in between), as the reference DCGAN does.
+        let mut last_fakes = None;
         for k in 0..adv.d_steps {
             let start = (k * n).min(total - n);
             let real = real_all.clone().narrow(0, start, n);
-            let fake = self.g.forward(self.noise(&mut rng, n)).detach();
+            let generated = self.g.forward(self.noise(&mut rng, n));
+            let fake = generated.clone().detach();
+            if k + 1 == adv.d_steps {
+                last_fakes = Some(generated);
+            }
             let real_scores = self.d.forward(real.clone());
             let fake_scores = self.d.forward(fake.clone());
             let mut loss_d =
@@ -215,7 +224,11 @@ impl Variant for Vanilla {
         let d = self.d.clone().no_grad();
         let mut g_report = Vec::new();
         for k in 0..adv.g_steps {
-            let fake_scores = d.forward(self.g.forward(self.noise(&mut rng, n)));
+            let fakes = match last_fakes.take() {
+                Some(fakes) => fakes,
+                None => self.g.forward(self.noise(&mut rng, n)),
+            };
+            let fake_scores = d.forward(fakes);
             let loss_g = adv.loss.g_loss(fake_scores);
             let norm_g;
             (self.g, norm_g) = update(
@@ -293,5 +306,70 @@ impl NoiseSampler for Vanilla {
             out.extend(util::pixels(g.forward(z)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hyper() -> Hyper {
+        Hyper {
+            batch_size: 4,
+            lr_g: 2e-4,
+            lr_d: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            seed: 1,
+            total_steps: 10,
+        }
+    }
+
+    fn batch(device: &Device) -> Batch {
+        let images = Tensor::<4>::random(
+            [8, 1, 28, 28],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            device,
+        );
+        let labels = Tensor::<1, Int>::zeros([8], device);
+        Batch {
+            streams: vec![crate::Stream { images, labels }],
+            step: 1,
+            seed: 5,
+        }
+    }
+
+    #[test]
+    fn g_learns_through_the_fakes_d_was_trained_on() {
+        // The first G update reuses the last D update's fakes: gradients must
+        // still reach G through them, for one and several updates of each.
+        let device = Device::flex().autodiff();
+        for arch in [Arch::Mlp, Arch::Dcgan] {
+            for (d_steps, g_steps) in [(1, 1), (2, 3)] {
+                let cfg = VanillaConfig {
+                    arch,
+                    d_steps,
+                    g_steps,
+                    ..Default::default()
+                };
+                let mut v = Vanilla::new(cfg, &hyper(), &device);
+                let before = v.generate(4, 9);
+                let scalars = v.train_step(&batch(&device));
+                let value = |name: &str| {
+                    scalars
+                        .iter()
+                        .find(|s| s.name == name)
+                        .map(|s| s.value)
+                        .unwrap_or_else(|| panic!("{name} missing: {scalars:?}"))
+                };
+                let norm = value("grad_norm_g");
+                assert!(
+                    norm.is_finite() && norm > 0.0,
+                    "{arch:?} {d_steps}/{g_steps}: {norm}"
+                );
+                assert!(value("loss_g").is_finite());
+                assert_ne!(before, v.generate(4, 9), "{arch:?}: G did not change");
+            }
+        }
     }
 }
