@@ -162,7 +162,7 @@ impl EvaluatorNet {
         // The training step's fused layers (burn's own off the flex device).
         let block = |conv: &Conv2d, bn: &BatchNorm, x: Tensor<4>| {
             self.pool
-                .forward(relu(ops::batch_norm(bn, ops::conv2d(conv, x))))
+                .forward(ops::batch_norm_relu(bn, ops::conv2d(conv, x)))
         };
         let x = block(&self.c1, &self.bn1, x);
         let x = block(&self.c2, &self.bn2, x);

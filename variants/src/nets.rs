@@ -8,7 +8,6 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use crate::ops::{self, leaky_relu, tanh};
 use serde::{Deserialize, Serialize};
@@ -230,11 +229,8 @@ impl DcganGenerator {
     fn forward(&self, z: Tensor<2>) -> Tensor<4> {
         let [batch, _] = z.dims();
         let x = self.fc.forward(z).reshape([batch, 128, 7, 7]);
-        let x = relu(ops::batch_norm(&self.bn0, x));
-        let x = relu(ops::batch_norm(
-            &self.bn1,
-            ops::conv_transpose2d(&self.up1, x),
-        ));
+        let x = ops::batch_norm_relu(&self.bn0, x);
+        let x = ops::batch_norm_relu(&self.bn1, ops::conv_transpose2d(&self.up1, x));
         tanh(ops::conv_transpose2d(&self.up2, x))
     }
 }
@@ -274,12 +270,13 @@ impl DcganDiscriminator {
             }
             None => x,
         };
-        let x = leaky_relu(ops::conv2d(&self.c1, x), LEAK);
-        let mut x = ops::conv2d(&self.c2, x);
-        if let Some(bn) = &self.bn2 {
-            x = ops::batch_norm(bn, x);
-        }
-        leaky_relu(x, LEAK).flatten(1, 3)
+        let x = ops::conv2d_leaky_relu(&self.c1, x, LEAK);
+        let x = ops::conv2d(&self.c2, x);
+        let x = match &self.bn2 {
+            Some(bn) => ops::batch_norm_leaky_relu(bn, x, LEAK),
+            None => leaky_relu(x, LEAK),
+        };
+        x.flatten(1, 3)
     }
 }
 

@@ -12,8 +12,8 @@ use burn::backend::{AutodiffBackend, Flex};
 use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
 
-use super::FusedOps;
 use super::kernels::{self, Geometry, Mat};
+use super::{FusedOps, Leak};
 
 /// The tensor's values, contiguous.
 fn values(t: &FlexTensor) -> FlexTensor {
@@ -70,7 +70,13 @@ fn transpose_geometry(
     }
 }
 
-fn conv2d_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, g: &Geometry) -> FlexTensor {
+fn conv2d_forward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    b: &FlexTensor,
+    g: &Geometry,
+    leak: Leak,
+) -> FlexTensor {
     let co = dims::<4>(w)[0];
     let cols = kernels::im2col(slice(x), g);
     let y = kernels::matmul(
@@ -78,7 +84,7 @@ fn conv2d_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, g: &Geometry) 
         Mat::new(&cols, g.rows(), g.cols()),
     );
     let p = g.oh * g.ow;
-    let y = kernels::from_channel_major(&y, g.n, co, p, Some(slice(b)));
+    let y = kernels::from_channel_major(&y, g.n, co, p, Some(slice(b)), leak);
     tensor(y, &[g.n, co, g.oh, g.ow])
 }
 
@@ -106,10 +112,11 @@ impl FusedOps for Flex {
         bias: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+        leak: Leak,
     ) -> FloatTensor<Self> {
         let (x, w, b) = (values(&x), values(&weight), values(&bias));
         let g = conv_geometry(&dims(&x), &dims(&w), stride, padding);
-        conv2d_forward(&x, &w, &b, &g)
+        conv2d_forward(&x, &w, &b, &g, leak)
     }
 
     fn fused_conv_transpose2d(
@@ -129,9 +136,10 @@ impl FusedOps for Flex {
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         epsilon: f64,
+        leak: Leak,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let (x, gamma, beta) = (values(&x), values(&gamma), values(&beta));
-        let (y, stats) = batch_norm_forward(&x, &gamma, &beta, epsilon);
+        let (y, stats) = batch_norm_forward(&x, &gamma, &beta, epsilon, leak);
         let c = stats.mean.len();
         (y, tensor(stats.mean, &[c]), tensor(stats.variance, &[c]))
     }
@@ -166,13 +174,14 @@ struct BatchStats {
     inv_std: Vec<f32>,
 }
 
-/// Batch norm's forward pass: statistics in one pass, normalisation and
-/// affine in a second.
+/// Batch norm's forward pass: statistics in one pass, normalisation, affine
+/// and activation in a second.
 fn batch_norm_forward(
     x: &FlexTensor,
     gamma: &FlexTensor,
     beta: &FlexTensor,
     epsilon: f64,
+    leak: Leak,
 ) -> (FlexTensor, BatchStats) {
     let [n, c, p] = channel_dims(x);
     let (mean, variance) = kernels::channel_moments(slice(x), n, c, p);
@@ -183,7 +192,7 @@ fn batch_norm_forward(
     let (gamma, beta) = (slice(gamma), slice(beta));
     let scale: Vec<f32> = inv_std.iter().zip(gamma).map(|(s, g)| s * g).collect();
     let y = kernels::channel_zip(slice(x), slice(x), c, p, |ci, v, _| {
-        (v - mean[ci]) * scale[ci] + beta[ci]
+        leak.apply((v - mean[ci]) * scale[ci] + beta[ci])
     });
     let stats = BatchStats {
         mean,
@@ -196,16 +205,37 @@ fn batch_norm_forward(
 /// Saved for a convolution's backward pass: input, weight and geometry.
 type ConvState = (FlexTensor, FlexTensor, Geometry);
 
+/// The output and its activation, saved when the layer has one: the
+/// gradient reaching the layer's own output is `leak.backward(dy, y)`.
+type Activation = Option<(FlexTensor, Leak)>;
+
+/// The gradient before the activation, or `dy` itself when there is none.
+fn through(dy: FlexTensor, activation: &Activation) -> FlexTensor {
+    match activation {
+        None => dy,
+        Some((y, leak)) => {
+            let leak = *leak;
+            let dz = kernels::zip_map(slice(&dy), slice(y), |d, y| leak.backward(d, y));
+            tensor(dz, y.layout().shape())
+        }
+    }
+}
+
+/// The activation state a layer keeps: none for [`Leak::NONE`].
+fn activation(y: &FlexTensor, leak: Leak) -> Activation {
+    (leak != Leak::NONE).then(|| (y.clone(), leak))
+}
+
 #[derive(Debug)]
 struct Conv2dBackward;
 
 impl Backward<Flex, 3> for Conv2dBackward {
-    type State = ConvState;
+    type State = (ConvState, Activation);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
-        let dy = values(&grads.consume::<Flex>(&ops.node));
-        let (x, w, g) = ops.state;
+        let ((x, w, g), act) = ops.state;
+        let dy = through(values(&grads.consume::<Flex>(&ops.node)), &act);
         let co = dims::<4>(&w)[0];
         let p = g.oh * g.ow;
         let dy_cm = kernels::to_channel_major(slice(&dy), g.n, co, p);
@@ -255,7 +285,7 @@ impl Backward<Flex, 3> for ConvTranspose2dBackward {
         }
         if let Some(node) = node_x {
             let dx_cm = kernels::matmul(Mat::new(slice(&w), ci, g.rows()), dcols);
-            let dx = kernels::from_channel_major(&dx_cm, g.n, ci, p, None);
+            let dx = kernels::from_channel_major(&dx_cm, g.n, ci, p, None, Leak::NONE);
             grads.register::<Flex>(node.id, tensor(dx, &[g.n, ci, g.oh, g.ow]));
         }
     }
@@ -265,13 +295,13 @@ impl Backward<Flex, 3> for ConvTranspose2dBackward {
 struct BatchNormBackward;
 
 impl Backward<Flex, 3> for BatchNormBackward {
-    /// Input, gamma and the batch statistics.
-    type State = (FlexTensor, FlexTensor, BatchStats);
+    /// Input, gamma, the batch statistics and the activation.
+    type State = (FlexTensor, FlexTensor, BatchStats, Activation);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
-        let dy = values(&grads.consume::<Flex>(&ops.node));
-        let (x, gamma, stats) = ops.state;
+        let (x, gamma, stats, act) = ops.state;
+        let dy = through(values(&grads.consume::<Flex>(&ops.node)), &act);
         let [n, c, p] = channel_dims(&x);
         let BatchStats { mean, inv_std, .. } = stats;
         // Pass one: sums of dy and dy · (x - mean) per channel.
@@ -372,11 +402,13 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+        leak: Leak,
     ) -> FloatTensor<Self> {
         node3::<C, _>(Conv2dBackward, [&x, &weight, &bias], |[xv, wv, bv]| {
             let g = conv_geometry(&dims(&xv), &dims(&wv), stride, padding);
-            let y = conv2d_forward(&xv, &wv, &bv, &g);
-            (y, (xv, wv, g))
+            let y = conv2d_forward(&xv, &wv, &bv, &g, leak);
+            let act = activation(&y, leak);
+            (y, ((xv, wv, g), act))
         })
     }
 
@@ -403,12 +435,14 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         epsilon: f64,
+        leak: Leak,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let mut moments = None;
         let y = node3::<C, _>(BatchNormBackward, [&x, &gamma, &beta], |[xv, gv, bv]| {
-            let (y, stats) = batch_norm_forward(&xv, &gv, &bv, epsilon);
+            let (y, stats) = batch_norm_forward(&xv, &gv, &bv, epsilon, leak);
             moments = Some((stats.mean.clone(), stats.variance.clone()));
-            (y, (xv, gv, stats))
+            let act = activation(&y, leak);
+            (y, (xv, gv, stats, act))
         });
         let (mean, variance) = moments.expect("the forward pass ran");
         let c = mean.len();

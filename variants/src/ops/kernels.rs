@@ -8,6 +8,8 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::Leak;
+
 /// Below this many elements an elementwise pass stays on one core.
 const PAR_MIN: usize = 1 << 15;
 
@@ -366,13 +368,15 @@ pub fn to_channel_major(x: &[f32], n: usize, c: usize, p: usize) -> Vec<f32> {
     })
 }
 
-/// Channel-major `[c, n·p]` to `[n, c, p]`, adding `bias[c]` when given.
+/// Channel-major `[c, n·p]` to `[n, c, p]`, adding `bias[c]` when given,
+/// then the activation `leak`.
 pub fn from_channel_major(
     x: &[f32],
     n: usize,
     c: usize,
     p: usize,
     bias: Option<&[f32]>,
+    leak: Leak,
 ) -> Vec<f32> {
     assert_eq!(x.len(), n * c * p, "from_channel_major: size");
     if c * p == 0 {
@@ -385,11 +389,14 @@ pub fn from_channel_major(
                 for ci in 0..c {
                     let src = &x[ci * n * p + ni * p..][..p];
                     let dst = &mut image[ci * p..][..p];
-                    match bias {
-                        Some(b) => dst.iter_mut().zip(src).for_each(|(d, &s)| {
-                            d.write(s + b[ci]);
-                        }),
-                        None => copy_into(dst, src),
+                    match (bias, leak) {
+                        (None, Leak::NONE) => copy_into(dst, src),
+                        _ => {
+                            let b = bias.map_or(0.0, |b| b[ci]);
+                            dst.iter_mut().zip(src).for_each(|(d, &s)| {
+                                d.write(leak.apply(s + b));
+                            })
+                        }
                     }
                 }
             });

@@ -23,13 +23,14 @@ use burn::prelude::*;
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedOps: Backend {
     /// 2-D convolution (dilation 1, one group): `x [n, ci, h, w]`,
-    /// `weight [co, ci, kh, kw]`, `bias [co]`.
+    /// `weight [co, ci, kh, kw]`, `bias [co]`; then the activation `leak`.
     fn fused_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+        leak: Leak,
     ) -> FloatTensor<Self>;
 
     /// 2-D transposed convolution (dilation 1, one group, no output padding):
@@ -44,12 +45,14 @@ pub trait FusedOps: Backend {
 
     /// Batch norm with the batch's own statistics: `x [n, c, ...]` less the
     /// per-channel mean, over `sqrt(variance + epsilon)`, `· gamma + beta`
-    /// (`[c]` each). Returns the output, the mean and the biased variance.
+    /// (`[c]` each), then the activation `leak`. Returns the output, the mean
+    /// and the biased variance.
     fn fused_batch_norm_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         epsilon: f64,
+        leak: Leak,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// `x` where positive, `slope · x` elsewhere.
@@ -57,6 +60,37 @@ pub trait FusedOps: Backend {
 
     /// Hyperbolic tangent.
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// The activation a fused layer applies to its output: `v` where positive,
+/// `slope · v` elsewhere. Slope 1 is no activation, 0 is ReLU.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Leak(pub f32);
+
+impl Leak {
+    pub const NONE: Leak = Leak(1.0);
+    pub const RELU: Leak = Leak(0.0);
+
+    /// The activation of `v`.
+    #[inline]
+    pub fn apply(self, v: f32) -> f32 {
+        if v > 0.0 { v } else { v * self.0 }
+    }
+
+    /// The gradient through the activation, from the output `y` it gave.
+    #[inline]
+    pub fn backward(self, dy: f32, y: f32) -> f32 {
+        if y > 0.0 { dy } else { dy * self.0 }
+    }
+
+    /// burn's own activation (the unfused path).
+    fn plain<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Leak::NONE => x,
+            Leak::RELU => burn::tensor::activation::relu(x),
+            Leak(slope) => leaky_relu(x, f64::from(slope)),
+        }
+    }
 }
 
 /// Environment variable that, set to `1`, sends every layer to burn's own
@@ -77,6 +111,15 @@ fn fused(device: &Device, dtype: burn::tensor::DType) -> bool {
 
 /// `conv.forward(x)`, fused where the device and the layer's shape allow.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    conv2d_act(conv, x, Leak::NONE)
+}
+
+/// `leaky_relu(conv.forward(x), slope)` in one fused layer where it can be.
+pub fn conv2d_leaky_relu(conv: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
+    conv2d_act(conv, x, Leak(slope as f32))
+}
+
+fn conv2d_act(conv: &Conv2d, x: Tensor<4>, leak: Leak) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     let [kh, kw] = conv.kernel_size;
     let padding = match conv.padding {
@@ -97,9 +140,10 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
                 bias.val().into_dispatch(),
                 conv.stride,
                 padding.unwrap_or_default(),
+                leak,
             ))
         }
-        _ => conv.forward(x),
+        _ => leak.plain(conv.forward(x)),
     }
 }
 
@@ -134,9 +178,27 @@ pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
 /// (`running · (1 - momentum) + batch · momentum`, biased variance). In
 /// evaluation, burn's layer normalises with the running statistics.
 pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    batch_norm_act(bn, x, Leak::NONE)
+}
+
+/// `relu(bn.forward(x))`, one fused layer in training (see [`batch_norm`]).
+pub fn batch_norm_relu<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    batch_norm_act(bn, x, Leak::RELU)
+}
+
+/// `leaky_relu(bn.forward(x), slope)`, one fused layer in training (see [`batch_norm`]).
+pub fn batch_norm_leaky_relu<const D: usize>(
+    bn: &BatchNorm,
+    x: Tensor<D>,
+    slope: f64,
+) -> Tensor<D> {
+    batch_norm_act(bn, x, Leak(slope as f32))
+}
+
+fn batch_norm_act<const D: usize>(bn: &BatchNorm, x: Tensor<D>, leak: Leak) -> Tensor<D> {
     let device = x.device();
     if !(device.is_autodiff() && bn.training.is_enabled() && fused(&device, x.dtype())) {
-        return bn.forward(x);
+        return leak.plain(bn.forward(x));
     }
     let [features] = bn.gamma.shape().dims();
     assert!(
@@ -149,6 +211,7 @@ pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
         bn.gamma.val().into_dispatch(),
         bn.beta.val().into_dispatch(),
         bn.epsilon,
+        leak,
     );
     let update = |running: &burn::module::RunningState<Tensor<1>>, batch| {
         let batch = Tensor::<1>::from_dispatch(batch).detach();
@@ -233,6 +296,24 @@ mod tests {
         (y, dx, grads)
     }
 
+    /// No activation, ReLU, or a leaky ReLU of some slope.
+    fn leaks() -> impl Strategy<Value = Leak> {
+        prop_oneof![
+            Just(Leak::NONE),
+            Just(Leak::RELU),
+            (0.01f32..0.9).prop_map(Leak)
+        ]
+    }
+
+    /// burn's own activation, independent of the fused layers.
+    fn burn_act<const D: usize>(x: Tensor<D>, leak: Leak) -> Tensor<D> {
+        match leak {
+            Leak::NONE => x,
+            Leak::RELU => burn::tensor::activation::relu(x),
+            Leak(slope) => burn::tensor::activation::leaky_relu(x, f64::from(slope)),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(40))]
 
@@ -241,6 +322,7 @@ mod tests {
             n in 1usize..4, ci in 1usize..4, co in 1usize..5,
             h in 1usize..9, w in 1usize..9, k in 1usize..5,
             stride in 1usize..3, pad in 0usize..3, frozen in any::<bool>(),
+            leak in leaks(),
         ) {
             prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
             let mut conv = Conv2dConfig::new([ci, co], [k, k])
@@ -253,8 +335,8 @@ mod tests {
             let x = random([n, ci, h, w]);
             let plain_y = conv.forward(x.clone());
             let weights = Tensor::random(plain_y.dims(), Distribution::Normal(0.0, 1.0), &device());
-            let (y, dx, grads) = run(|x| conv2d(&conv, x), &x, &weights);
-            let (py, pdx, pgrads) = run(|x| conv.forward(x), &x, &weights);
+            let (y, dx, grads) = run(|x| conv2d_act(&conv, x, leak), &x, &weights);
+            let (py, pdx, pgrads) = run(|x| burn_act(conv.forward(x), leak), &x, &weights);
             assert_close("output", y, py);
             assert_close("input gradient", dx, pdx);
             let bias = conv.bias.as_ref().unwrap();
@@ -301,14 +383,15 @@ mod tests {
             n in 2usize..6, c in 1usize..6, h in 1usize..9, w in 1usize..9,
             images in any::<bool>(), offset in -20.0f32..20.0, spread in 0.1f32..3.0,
             momentum in 0.0f64..=1.0, epsilon in 1e-5f64..1e-2, frozen in any::<bool>(),
+            leak in leaks(),
         ) {
             // Inputs off-centre (mean up to 20 spreads away) and both ranks the nets use.
             let batch = || random([n, c, h, w]).mul_scalar(spread).add_scalar(offset);
             if images {
-                check_batch_norm([batch(), batch()], momentum, epsilon, frozen);
+                check_batch_norm([batch(), batch()], momentum, epsilon, frozen, leak);
             } else {
                 let flat = || batch().reshape([n, c * h * w]);
-                check_batch_norm([flat(), flat()], momentum, epsilon, frozen);
+                check_batch_norm([flat(), flat()], momentum, epsilon, frozen, leak);
             }
         }
 
@@ -365,6 +448,7 @@ mod tests {
         momentum: f64,
         epsilon: f64,
         frozen: bool,
+        leak: Leak,
     ) {
         let c = batches[0].dims()[1];
         let gamma = Tensor::<1>::random([c], Distribution::Normal(1.0, 0.5), &device());
@@ -380,8 +464,8 @@ mod tests {
                 let grads = (y.clone() * weights.clone()).sum().backward();
                 (y, x.grad(&grads).expect("input gradient"), grads)
             };
-            let (y, dx, grads) = run(&|x| batch_norm(&fused, x));
-            let (py, pdx, pgrads) = run(&|x| plain.forward(x));
+            let (y, dx, grads) = run(&|x| batch_norm_act(&fused, x, leak));
+            let (py, pdx, pgrads) = run(&|x| burn_act(plain.forward(x), leak));
             assert_close("output", y, py);
             assert_close("input gradient", dx, pdx);
             for (what, f, p) in [
@@ -413,8 +497,8 @@ mod tests {
         let (fused, plain) = (eval(fused), eval(plain));
         assert_close(
             "evaluation",
-            batch_norm(&fused, x.clone()),
-            plain.forward(x),
+            batch_norm_act(&fused, x.clone(), leak),
+            burn_act(plain.forward(x), leak),
         );
     }
 
