@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use burn::prelude::Device;
-use gan_lab_variants::{Judge, Objective, Scalar, Variant, metric};
+use gan_lab_variants::{Judge, Objective, Scalar, Variant, metric, train_step_in_pool};
 
 use crate::events::{Event, Sink, SinkError};
 use crate::layout::{Checkpoint, RunLayout};
@@ -161,7 +161,7 @@ impl Runner<'_> {
             let started = Instant::now();
             self.device.seed(step_seed(self.cadence.seed, step));
             let batch = self.loader.batch(step, &self.device);
-            let mut scalars = self.variant.train_step(&batch);
+            let mut scalars = train_step_in_pool(self.variant.as_mut(), &batch);
             let seconds = started.elapsed().as_secs_f64().max(1e-9);
             scalars.push(Scalar::new("img_per_s", images_per_step / seconds));
 

@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde::Serialize;
+use gan_lab_variants::train_step_in_pool;
 
 use crate::context::Context;
 use crate::data::{self, Split};
@@ -321,7 +322,7 @@ fn measure_training(
     let mut step = |n: u64| {
         device.seed(step_seed(spec.train.seed, n));
         let batch = loader.batch(n, &device);
-        variant.train_step(&batch);
+        train_step_in_pool(variant.as_mut(), &batch);
     };
     for n in 1..=options.warmup {
         step(n);

@@ -108,7 +108,7 @@ pub trait Judge {
 }
 
 /// The behaviour every variant provides to the runner.
-pub trait Variant {
+pub trait Variant: Send {
     /// The data streams each batch must hold.
     fn streams(&self) -> Vec<StreamRequest>;
 
@@ -264,4 +264,11 @@ pub struct Purpose {
     pub what: &'static str,
     /// The command that fits, such as "gan-lab sample RUN --n 64 --out grid.png".
     pub command: &'static str,
+}
+
+/// `variant.train_step(batch)` on a thread of rayon's pool: the fused layers'
+/// parallel loops then split from a worker of the pool instead of waking it
+/// from outside once per operation.
+pub fn train_step_in_pool(variant: &mut dyn Variant, batch: &Batch) -> Vec<Scalar> {
+    rayon::scope(|_| variant.train_step(batch))
 }
