@@ -7,6 +7,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Flex};
 use burn::tensor::TensorData;
@@ -70,13 +71,14 @@ fn transpose_geometry(
     }
 }
 
+/// The convolution's output and its column matrix (`im2col` of `x`).
 fn conv2d_forward(
     x: &FlexTensor,
     w: &FlexTensor,
     b: &FlexTensor,
     g: &Geometry,
     leak: Leak,
-) -> FlexTensor {
+) -> (FlexTensor, Vec<f32>) {
     let co = dims::<4>(w)[0];
     let cols = kernels::im2col(slice(x), g);
     let y = kernels::matmul(
@@ -85,15 +87,16 @@ fn conv2d_forward(
     );
     let p = g.oh * g.ow;
     let y = kernels::from_channel_major(&y, g.n, co, p, Some(slice(b)), leak);
-    tensor(y, &[g.n, co, g.oh, g.ow])
+    (tensor(y, &[g.n, co, g.oh, g.ow]), cols)
 }
 
+/// The transposed convolution's output and its input, channel-major.
 fn conv_transpose2d_forward(
     x: &FlexTensor,
     w: &FlexTensor,
     b: &FlexTensor,
     g: &Geometry,
-) -> FlexTensor {
+) -> (FlexTensor, Vec<f32>) {
     let ci = dims::<4>(w)[0];
     let p = g.oh * g.ow;
     let xcm = kernels::to_channel_major(slice(x), g.n, ci, p);
@@ -102,7 +105,7 @@ fn conv_transpose2d_forward(
         Mat::new(&xcm, ci, g.cols()),
     );
     let y = kernels::col2im(&cols, g, Some(slice(b)));
-    tensor(y, &[g.n, g.c, g.h, g.w])
+    (tensor(y, &[g.n, g.c, g.h, g.w]), xcm)
 }
 
 impl FusedOps for Flex {
@@ -116,7 +119,7 @@ impl FusedOps for Flex {
     ) -> FloatTensor<Self> {
         let (x, w, b) = (values(&x), values(&weight), values(&bias));
         let g = conv_geometry(&dims(&x), &dims(&w), stride, padding);
-        conv2d_forward(&x, &w, &b, &g, leak)
+        conv2d_forward(&x, &w, &b, &g, leak).0
     }
 
     fn fused_conv_transpose2d(
@@ -128,7 +131,7 @@ impl FusedOps for Flex {
     ) -> FloatTensor<Self> {
         let (x, w, b) = (values(&x), values(&weight), values(&bias));
         let g = transpose_geometry(&dims(&x), &dims(&w), stride, padding);
-        conv_transpose2d_forward(&x, &w, &b, &g)
+        conv_transpose2d_forward(&x, &w, &b, &g).0
     }
 
     fn fused_batch_norm_train(
@@ -202,8 +205,13 @@ fn batch_norm_forward(
     (tensor(y, x.layout().shape()), stats)
 }
 
-/// Saved for a convolution's backward pass: input, weight and geometry.
-type ConvState = (FlexTensor, FlexTensor, Geometry);
+/// Saved for a convolution's backward pass: input, weight, geometry, and,
+/// when the weight needs its gradient, the forward pass's matrix that the
+/// weight gradient multiplies (the column matrix of a convolution, the
+/// channel-major input of a transposed one) instead of computing it again.
+/// "Needs" is read as burn does for parameters: a leaf tensor that requires
+/// its gradient; any other weight has the matrix computed again.
+type ConvState = (FlexTensor, FlexTensor, Geometry, Option<Vec<f32>>);
 
 /// The output and its activation, saved when the layer has one: the
 /// gradient reaching the layer's own output is `leak.backward(dy, y)`.
@@ -234,7 +242,7 @@ impl Backward<Flex, 3> for Conv2dBackward {
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
-        let ((x, w, g), act) = ops.state;
+        let ((x, w, g, cols), act) = ops.state;
         let dy = through(values(&grads.consume::<Flex>(&ops.node)), &act);
         let co = dims::<4>(&w)[0];
         let p = g.oh * g.ow;
@@ -245,7 +253,7 @@ impl Backward<Flex, 3> for Conv2dBackward {
             grads.register::<Flex>(node.id, tensor(db, &[co]));
         }
         if let Some(node) = node_w {
-            let cols = kernels::im2col(slice(&x), &g);
+            let cols = cols.unwrap_or_else(|| kernels::im2col(slice(&x), &g));
             let dw = kernels::matmul(dy_cm, Mat::new(&cols, g.rows(), g.cols()).t());
             grads.register::<Flex>(node.id, tensor(dw, &dims::<4>(&w)));
         }
@@ -266,7 +274,7 @@ impl Backward<Flex, 3> for ConvTranspose2dBackward {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let dy = values(&grads.consume::<Flex>(&ops.node));
-        let (x, w, g) = ops.state;
+        let (x, w, g, xcm) = ops.state;
         let ci = dims::<4>(&w)[0];
         let p = g.oh * g.ow;
         if let Some(node) = node_b {
@@ -279,7 +287,7 @@ impl Backward<Flex, 3> for ConvTranspose2dBackward {
         let dcols = kernels::im2col(slice(&dy), &g);
         let dcols = Mat::new(&dcols, g.rows(), g.cols());
         if let Some(node) = node_w {
-            let xcm = kernels::to_channel_major(slice(&x), g.n, ci, p);
+            let xcm = xcm.unwrap_or_else(|| kernels::to_channel_major(slice(&x), g.n, ci, p));
             let dw = kernels::matmul(Mat::new(&xcm, ci, g.cols()), dcols.t());
             grads.register::<Flex>(node.id, tensor(dw, &dims::<4>(&w)));
         }
@@ -404,11 +412,12 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         padding: [usize; 2],
         leak: Leak,
     ) -> FloatTensor<Self> {
+        let weight_grad = Self::float_is_require_grad(&weight);
         node3::<C, _>(Conv2dBackward, [&x, &weight, &bias], |[xv, wv, bv]| {
             let g = conv_geometry(&dims(&xv), &dims(&wv), stride, padding);
-            let y = conv2d_forward(&xv, &wv, &bv, &g, leak);
+            let (y, cols) = conv2d_forward(&xv, &wv, &bv, &g, leak);
             let act = activation(&y, leak);
-            (y, ((xv, wv, g), act))
+            (y, ((xv, wv, g, weight_grad.then_some(cols)), act))
         })
     }
 
@@ -419,13 +428,14 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> FloatTensor<Self> {
+        let weight_grad = Self::float_is_require_grad(&weight);
         node3::<C, _>(
             ConvTranspose2dBackward,
             [&x, &weight, &bias],
             |[xv, wv, bv]| {
                 let g = transpose_geometry(&dims(&xv), &dims(&wv), stride, padding);
-                let y = conv_transpose2d_forward(&xv, &wv, &bv, &g);
-                (y, (xv, wv, g))
+                let (y, xcm) = conv_transpose2d_forward(&xv, &wv, &bv, &g);
+                (y, (xv, wv, g, weight_grad.then_some(xcm)))
             },
         )
     }
