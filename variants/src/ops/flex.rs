@@ -194,7 +194,7 @@ fn batch_norm_forward(
         .collect();
     let (gamma, beta) = (slice(gamma), slice(beta));
     let scale: Vec<f32> = inv_std.iter().zip(gamma).map(|(s, g)| s * g).collect();
-    let y = kernels::channel_zip(slice(x), slice(x), c, p, |ci, v, _| {
+    let y = kernels::channel_zip([slice(x); 3], c, p, |ci, v, _, _| {
         leak.apply((v - mean[ci]) * scale[ci] + beta[ci])
     });
     let stats = BatchStats {
@@ -217,18 +217,6 @@ type ConvState = (FlexTensor, FlexTensor, Geometry, Option<Vec<f32>>);
 /// gradient reaching the layer's own output is `leak.backward(dy, y)`.
 type Activation = Option<(FlexTensor, Leak)>;
 
-/// The gradient before the activation, or `dy` itself when there is none.
-fn through(dy: FlexTensor, activation: &Activation) -> FlexTensor {
-    match activation {
-        None => dy,
-        Some((y, leak)) => {
-            let leak = *leak;
-            let dz = kernels::zip_map(slice(&dy), slice(y), |d, y| leak.backward(d, y));
-            tensor(dz, y.layout().shape())
-        }
-    }
-}
-
 /// The activation state a layer keeps: none for [`Leak::NONE`].
 fn activation(y: &FlexTensor, leak: Leak) -> Activation {
     (leak != Leak::NONE).then(|| (y.clone(), leak))
@@ -243,13 +231,13 @@ impl Backward<Flex, 3> for Conv2dBackward {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let ((x, w, g, cols), act) = ops.state;
-        let dy = through(values(&grads.consume::<Flex>(&ops.node)), &act);
+        let dy = values(&grads.consume::<Flex>(&ops.node));
         let co = dims::<4>(&w)[0];
         let p = g.oh * g.ow;
-        let dy_cm = kernels::to_channel_major(slice(&dy), g.n, co, p);
+        let act = act.as_ref().map(|(y, leak)| (slice(y), *leak));
+        let (dy_cm, db) = kernels::to_channel_major_grad(slice(&dy), act, g.n, co, p);
         let dy_cm = Mat::new(&dy_cm, co, g.cols());
         if let Some(node) = node_b {
-            let db = kernels::channel_sums(slice(&dy), g.n, co, p);
             grads.register::<Flex>(node.id, tensor(db, &[co]));
         }
         if let Some(node) = node_w {
@@ -309,14 +297,19 @@ impl Backward<Flex, 3> for BatchNormBackward {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let (x, gamma, stats, act) = ops.state;
-        let dy = through(values(&grads.consume::<Flex>(&ops.node)), &act);
+        let dy = values(&grads.consume::<Flex>(&ops.node));
         let [n, c, p] = channel_dims(&x);
         let BatchStats { mean, inv_std, .. } = stats;
-        // Pass one: sums of dy and dy · (x - mean) per channel.
-        let (sum_dy, sum_dy_xc) = kernels::channel_grad_sums(slice(&dy), slice(&x), n, c, p, &mean);
+        // dz, the gradient before the activation, is computed where it is read.
+        let (y, leak) = act
+            .as_ref()
+            .map_or((slice(&dy), Leak::NONE), |(y, leak)| (slice(y), *leak));
+        // Pass one: sums of dz and dz · (x - mean) per channel.
+        let (sum_dy, sum_dy_xc) =
+            kernels::channel_grad_sums(slice(&dy), slice(&x), (y, leak), n, c, p, &mean);
         let gamma_grad: Vec<f32> = sum_dy_xc.iter().zip(&inv_std).map(|(s, i)| s * i).collect();
         if let Some(node) = node_x {
-            // Pass two: dx = gamma · inv_std · (dy - mean(dy) - x̂ · mean(dy · x̂)).
+            // Pass two: dx = gamma · inv_std · (dz - mean(dz) - x̂ · mean(dz · x̂)).
             let count = (n * p) as f32;
             let scale: Vec<f32> = slice(&gamma)
                 .iter()
@@ -329,8 +322,8 @@ impl Backward<Flex, 3> for BatchNormBackward {
                 .zip(&inv_std)
                 .map(|(g, i)| g * i / count)
                 .collect();
-            let dx = kernels::channel_zip(slice(&dy), slice(&x), c, p, |ci, d, v| {
-                scale[ci] * (d - mean_dy[ci] - (v - mean[ci]) * slope[ci])
+            let dx = kernels::channel_zip([slice(&dy), slice(&x), y], c, p, |ci, d, v, y| {
+                scale[ci] * (leak.backward(d, y) - mean_dy[ci] - (v - mean[ci]) * slope[ci])
             });
             grads.register::<Flex>(node.id, tensor(dx, x.layout().shape()));
         }

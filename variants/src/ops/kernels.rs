@@ -78,6 +78,15 @@ impl Geometry {
         self.n * self.oh * self.ow
     }
 
+    /// The output positions `lo..hi` along the width whose tap `kx` reads
+    /// inside the image (column `ox · stride + kx - padding`).
+    fn inside(&self, kx: usize) -> (usize, usize) {
+        let (s, p) = (self.stride[1], self.padding[1]);
+        let lo = p.saturating_sub(kx).div_ceil(s).min(self.ow);
+        let hi = (self.w + p).saturating_sub(kx).div_ceil(s).min(self.ow);
+        (lo, hi.max(lo))
+    }
+
     /// Input coordinate read by kernel tap `k` at output position `o` along axis `i`.
     fn source(&self, i: usize, o: usize, k: usize) -> Option<usize> {
         let (size, s, p) = if i == 0 {
@@ -109,8 +118,19 @@ pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
                         continue;
                     };
                     let src = &plane[iy * g.w..][..g.w];
-                    for (ox, d) in dst.iter_mut().enumerate() {
-                        d.write(g.source(1, ox, kx).map_or(0.0, |ix| src[ix]));
+                    let (lo, hi) = g.inside(kx);
+                    let (s, first) = (
+                        g.stride[1],
+                        (lo * g.stride[1] + kx).saturating_sub(g.padding[1]),
+                    );
+                    for d in &mut dst[..lo] {
+                        d.write(0.0);
+                    }
+                    for (j, d) in dst[lo..hi].iter_mut().enumerate() {
+                        d.write(src[first + j * s]);
+                    }
+                    for d in &mut dst[hi..] {
+                        d.write(0.0);
                     }
                 }
             }
@@ -150,10 +170,13 @@ pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
                             };
                             let dst = &mut plane[iy * g.w..][..g.w];
                             let src = &src[oy * g.ow..][..g.ow];
-                            for (ox, &v) in src.iter().enumerate() {
-                                if let Some(ix) = g.source(1, ox, kx) {
-                                    dst[ix] += v;
-                                }
+                            let (lo, hi) = g.inside(kx);
+                            let (s, first) = (
+                                g.stride[1],
+                                (lo * g.stride[1] + kx).saturating_sub(g.padding[1]),
+                            );
+                            for (j, &v) in src[lo..hi].iter().enumerate() {
+                                dst[first + j * s] += v;
                             }
                         }
                     }
@@ -441,38 +464,40 @@ pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<
     })
 }
 
-/// Per-channel sums over `[n, c, p]` of the two values of `f(channel, a, b)`
-/// for the channel's elements of `a` and `b`: one pass, parallel over
+/// Per-channel sums over `[n, c, p]` of the two values of `f(channel, a, b, c)`
+/// for the channel's elements of three slices: one pass, parallel over
 /// channels, eight `f32` lanes within an image's plane and `f64` across planes.
 fn channel_sums2(
-    a: &[f32],
-    b: &[f32],
+    [a, b, d]: [&[f32]; 3],
     n: usize,
     c: usize,
     p: usize,
-    f: impl Fn(usize, f32, f32) -> [f32; 2] + Sync,
+    f: impl Fn(usize, f32, f32, f32) -> [f32; 2] + Sync,
 ) -> Vec<[f64; 2]> {
     assert_eq!(a.len(), n * c * p, "channel sums: size");
-    assert_eq!(b.len(), a.len(), "channel sums: lengths");
+    assert!(
+        b.len() == a.len() && d.len() == a.len(),
+        "channel sums: lengths"
+    );
     (0..c)
         .into_par_iter()
         .map(|ci| {
             let mut total = [0.0f64; 2];
             for ni in 0..n {
                 let plane = (ni * c + ci) * p..(ni * c + ci + 1) * p;
-                let (a, b) = (&a[plane.clone()], &b[plane]);
+                let (a, b, d) = (&a[plane.clone()], &b[plane.clone()], &d[plane]);
                 let mut lanes = [[0.0f32; 8]; 2];
-                let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-                let (ar, br) = (ac.remainder(), bc.remainder());
-                for (a, b) in ac.zip(bc) {
+                let (ac, bc, dc) = (a.chunks_exact(8), b.chunks_exact(8), d.chunks_exact(8));
+                let (ar, br, dr) = (ac.remainder(), bc.remainder(), dc.remainder());
+                for ((a, b), d) in ac.zip(bc).zip(dc) {
                     for l in 0..8 {
-                        let [u, v] = f(ci, a[l], b[l]);
+                        let [u, v] = f(ci, a[l], b[l], d[l]);
                         lanes[0][l] += u;
                         lanes[1][l] += v;
                     }
                 }
-                for (&a, &b) in ar.iter().zip(br) {
-                    let [u, v] = f(ci, a, b);
+                for ((&a, &b), &d) in ar.iter().zip(br).zip(dr) {
+                    let [u, v] = f(ci, a, b, d);
                     lanes[0][0] += u;
                     lanes[1][0] += v;
                 }
@@ -494,7 +519,7 @@ pub fn channel_moments(x: &[f32], n: usize, c: usize, p: usize) -> (Vec<f32>, Ve
     let shift: Vec<f32> = (0..c)
         .map(|ci| if count > 0.0 { x[ci * p] } else { 0.0 })
         .collect();
-    channel_sums2(x, x, n, c, p, |ci, v, _| {
+    channel_sums2([x, x, x], n, c, p, |ci, v, _, _| {
         let d = v - shift[ci];
         [d, d * d]
     })
@@ -510,31 +535,40 @@ pub fn channel_moments(x: &[f32], n: usize, c: usize, p: usize) -> (Vec<f32>, Ve
     .unzip()
 }
 
-/// Per-channel sums of `dy` and of `dy · (x - mean[c])` over `[n, c, p]`:
-/// batch norm's beta gradient and, times the inverse deviation, gamma's.
+/// Per-channel sums of `dz` and of `dz · (x - mean[c])` over `[n, c, p]`,
+/// with `dz = leak.backward(dy, y)` the gradient through the activation that
+/// gave `y` (`y` may be `dy` itself for [`Leak::NONE`]): batch norm's beta
+/// gradient and, times the inverse deviation, gamma's.
+#[allow(clippy::too_many_arguments)]
 pub fn channel_grad_sums(
     dy: &[f32],
     x: &[f32],
+    (y, leak): (&[f32], Leak),
     n: usize,
     c: usize,
     p: usize,
     mean: &[f32],
 ) -> (Vec<f32>, Vec<f32>) {
-    channel_sums2(dy, x, n, c, p, |ci, d, v| [d, d * (v - mean[ci])])
-        .iter()
-        .map(|&[s, sx]| (s as f32, sx as f32))
-        .unzip()
+    channel_sums2([dy, x, y], n, c, p, |ci, d, v, y| {
+        let dz = leak.backward(d, y);
+        [dz, dz * (v - mean[ci])]
+    })
+    .iter()
+    .map(|&[s, sx]| (s as f32, sx as f32))
+    .unzip()
 }
 
-/// `f(channel, a, b)` elementwise over two `[n, c, p]` slices, parallel over images.
+/// `f(channel, a, b, d)` elementwise over three `[n, c, p]` slices, parallel over images.
 pub fn channel_zip(
-    a: &[f32],
-    b: &[f32],
+    [a, b, d]: [&[f32]; 3],
     c: usize,
     p: usize,
-    f: impl Fn(usize, f32, f32) -> f32 + Sync,
+    f: impl Fn(usize, f32, f32, f32) -> f32 + Sync,
 ) -> Vec<f32> {
-    assert_eq!(a.len(), b.len(), "channel_zip: lengths");
+    assert!(
+        b.len() == a.len() && d.len() == a.len(),
+        "channel_zip: lengths"
+    );
     let image = c * p;
     if image == 0 {
         return vec![0.0f32; a.len()];
@@ -542,17 +576,70 @@ pub fn channel_zip(
     let per_task = (PAR_MIN / 4).div_ceil(image) * image;
     written(a.len(), |out| {
         out.par_chunks_mut(per_task)
-            .zip(a.par_chunks(per_task).zip(b.par_chunks(per_task)))
-            .for_each(|(o, (a, b))| {
-                let planes = o.chunks_mut(p).zip(a.chunks(p).zip(b.chunks(p)));
-                for (plane, (o, (a, b))) in planes.enumerate() {
+            .zip(
+                a.par_chunks(per_task)
+                    .zip(b.par_chunks(per_task).zip(d.par_chunks(per_task))),
+            )
+            .for_each(|(o, (a, (b, d)))| {
+                let planes = o
+                    .chunks_mut(p)
+                    .zip(a.chunks(p).zip(b.chunks(p).zip(d.chunks(p))));
+                for (plane, (o, (a, (b, d)))) in planes.enumerate() {
                     let ci = plane % c;
-                    for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                        o.write(f(ci, x, y));
+                    for (((o, &x), &y), &z) in o.iter_mut().zip(a).zip(b).zip(d) {
+                        o.write(f(ci, x, y, z));
                     }
                 }
             });
     })
+}
+
+/// `[n, c, p]` to channel-major `[c, n·p]` through an activation's gradient
+/// (`leak.backward(dy, y)`, or `dy` itself without one), with the sum of each
+/// channel: a convolution's output gradient, ready for its products, and its
+/// bias gradient, in one pass.
+pub fn to_channel_major_grad(
+    dy: &[f32],
+    act: Option<(&[f32], Leak)>,
+    n: usize,
+    c: usize,
+    p: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    assert_eq!(dy.len(), n * c * p, "to_channel_major_grad: size");
+    if let Some((y, _)) = act {
+        assert_eq!(y.len(), dy.len(), "to_channel_major_grad: lengths");
+    }
+    if n * p == 0 {
+        return (Vec::new(), vec![0.0; c]);
+    }
+    let mut sums = vec![0.0f32; c];
+    let out = written(dy.len(), |out| {
+        out.par_chunks_mut(n * p)
+            .zip(sums.par_iter_mut())
+            .enumerate()
+            .for_each(|(ci, (row, sum))| {
+                for ni in 0..n {
+                    let at = (ni * c + ci) * p;
+                    let (dst, src) = (&mut row[ni * p..][..p], &dy[at..][..p]);
+                    let plane = match act {
+                        None => src.iter().zip(dst).fold(0.0f32, |t, (&d, o)| {
+                            o.write(d);
+                            t + d
+                        }),
+                        Some((y, leak)) => src.iter().zip(&y[at..][..p]).zip(dst).fold(
+                            0.0f32,
+                            |t, ((&d, &y), o)| {
+                                let dz = leak.backward(d, y);
+                                o.write(dz);
+                                t + dz
+                            },
+                        ),
+                    };
+                    *sum += plane;
+                }
+            });
+    });
+    (out, sums)
 }
 
 #[cfg(test)]
