@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use serde::Serialize;
 use gan_lab_variants::train_step_in_pool;
+use serde::Serialize;
 
 use crate::context::Context;
 use crate::data::{self, Split};
