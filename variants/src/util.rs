@@ -155,3 +155,17 @@ pub fn load_pair<G: Module, D: Module>(
     *opt_d = load_optimizer(opt_d.clone(), dir, "optimizer_d")?;
     Ok(())
 }
+
+/// Training settings for the variants' unit tests: the specs' Adam, seed 1.
+#[cfg(test)]
+pub(crate) fn test_hyper(batch_size: usize, total_steps: u64) -> crate::Hyper {
+    crate::Hyper {
+        batch_size,
+        lr_g: 2e-4,
+        lr_d: 2e-4,
+        beta1: 0.5,
+        beta2: 0.999,
+        seed: 1,
+        total_steps,
+    }
+}

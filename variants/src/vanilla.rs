@@ -314,15 +314,7 @@ mod tests {
     use super::*;
 
     fn hyper() -> Hyper {
-        Hyper {
-            batch_size: 4,
-            lr_g: 2e-4,
-            lr_d: 2e-4,
-            beta1: 0.5,
-            beta2: 0.999,
-            seed: 1,
-            total_steps: 10,
-        }
+        crate::util::test_hyper(4, 10)
     }
 
     fn batch(device: &Device) -> Batch {

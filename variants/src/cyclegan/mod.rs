@@ -846,15 +846,7 @@ mod tests {
     use super::*;
 
     fn hyper(total_steps: u64) -> Hyper {
-        Hyper {
-            batch_size: 2,
-            lr_g: 2e-4,
-            lr_d: 2e-4,
-            beta1: 0.5,
-            beta2: 0.999,
-            seed: 1,
-            total_steps,
-        }
+        crate::util::test_hyper(2, total_steps)
     }
 
     fn small() -> CycleGanConfig {

@@ -2,15 +2,7 @@ use super::*;
 use crate::Stream;
 
 fn hyper() -> Hyper {
-    Hyper {
-        batch_size: 6,
-        lr_g: 2e-4,
-        lr_d: 2e-4,
-        beta1: 0.5,
-        beta2: 0.999,
-        seed: 1,
-        total_steps: 4,
-    }
+    crate::util::test_hyper(6, 4)
 }
 
 fn tiny(encoder: Encoder, stage1_steps: Option<u64>) -> StackGanConfig {
