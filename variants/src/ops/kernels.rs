@@ -79,12 +79,13 @@ impl Geometry {
     }
 
     /// The output positions `lo..hi` along the width whose tap `kx` reads
-    /// inside the image (column `ox · stride + kx - padding`).
-    fn inside(&self, kx: usize) -> (usize, usize) {
+    /// inside the image (column `ox · stride + kx - padding`), and the column
+    /// position `lo` reads.
+    fn inside(&self, kx: usize) -> (usize, usize, usize) {
         let (s, p) = (self.stride[1], self.padding[1]);
         let lo = p.saturating_sub(kx).div_ceil(s).min(self.ow);
         let hi = (self.w + p).saturating_sub(kx).div_ceil(s).min(self.ow);
-        (lo, hi.max(lo))
+        (lo, hi.max(lo), (lo * s + kx).saturating_sub(p))
     }
 
     /// Input coordinate read by kernel tap `k` at output position `o` along axis `i`.
@@ -118,11 +119,8 @@ pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
                         continue;
                     };
                     let src = &plane[iy * g.w..][..g.w];
-                    let (lo, hi) = g.inside(kx);
-                    let (s, first) = (
-                        g.stride[1],
-                        (lo * g.stride[1] + kx).saturating_sub(g.padding[1]),
-                    );
+                    let (lo, hi, first) = g.inside(kx);
+                    let s = g.stride[1];
                     for d in &mut dst[..lo] {
                         d.write(0.0);
                     }
@@ -170,13 +168,9 @@ pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
                             };
                             let dst = &mut plane[iy * g.w..][..g.w];
                             let src = &src[oy * g.ow..][..g.ow];
-                            let (lo, hi) = g.inside(kx);
-                            let (s, first) = (
-                                g.stride[1],
-                                (lo * g.stride[1] + kx).saturating_sub(g.padding[1]),
-                            );
+                            let (lo, hi, first) = g.inside(kx);
                             for (j, &v) in src[lo..hi].iter().enumerate() {
-                                dst[first + j * s] += v;
+                                dst[first + j * g.stride[1]] += v;
                             }
                         }
                     }
