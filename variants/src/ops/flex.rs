@@ -149,7 +149,7 @@ impl FusedOps for Flex {
 
     fn fused_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
         let x = values(&x);
-        let y = kernels::map(slice(&x), |v| if v > 0.0 { v } else { v * slope });
+        let y = kernels::map(slice(&x), |v| Leak(slope).apply(v));
         tensor(y, x.layout().shape())
     }
 
