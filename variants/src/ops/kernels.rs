@@ -222,7 +222,9 @@ impl<'a> Mat<'a> {
 
 /// `a · b` as a row-major `a.rows × b.cols` matrix, on all cores: through
 /// OpenBLAS with the `openblas` feature where it can read both views, else the
-/// `gemm` crate.
+/// `gemm` crate. Either runs single-threaded on one band of the result's
+/// columns per core (gemm's own split was 2–2.5x slower for the weight
+/// gradients' long inner dimension, see `docs/performance.md`).
 pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     assert_eq!(a.cols, b.rows, "matmul: inner dimensions");
     a.check();
@@ -235,40 +237,63 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     if let Some(product) = blas::matmul(a, b) {
         return product;
     }
-    let mut dst = Vec::<f32>::with_capacity(m * n);
+    in_column_bands(m, n, k, |j, width, out| {
+        // SAFETY: `check` proved every index the strides reach lies inside `a`
+        // and `b`, so do the columns `j..j + width` of `b`; `out` is where
+        // column `j` of the `m × n` result starts, and gemm writes the band
+        // whole without reading it (`read_dst` false).
+        unsafe {
+            gemm::gemm(
+                m,
+                width,
+                k,
+                out,
+                1,
+                n as isize,
+                false,
+                a.data.as_ptr(),
+                a.col_stride as isize,
+                a.row_stride as isize,
+                b.data.as_ptr().add(j * b.col_stride),
+                b.col_stride as isize,
+                b.row_stride as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    })
+}
+
+/// A row-major `m × n` result written band by band, one band of columns per
+/// core (a single band for small products): `product(j, width, out)` must
+/// write columns `j..j + width` of every row, `out` pointing at row 0,
+/// column `j`, rows `n` apart.
+fn in_column_bands(
+    m: usize,
+    n: usize,
+    k: usize,
+    product: impl Fn(usize, usize, *mut f32) + Sync,
+) -> Vec<f32> {
     let threads = rayon::current_num_threads();
-    let parallelism = if m * n * k < 1 << 16 || threads < 2 {
-        gemm::Parallelism::None
+    let band = if m * n * k < 1 << 16 || threads < 2 {
+        n
     } else {
-        gemm::Parallelism::Rayon(threads)
+        n.div_ceil(threads).next_multiple_of(16)
     };
-    // SAFETY: `check` proved every index the strides reach lies inside `a` and
-    // `b`; `dst` has room for the contiguous `m × n` result, which gemm writes
-    // whole without reading it (`read_dst` false), so its length can then be set.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.data.as_ptr(),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr(),
-            b.col_stride as isize,
-            b.row_stride as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-        dst.set_len(m * n);
-    }
+    let mut dst = Vec::<f32>::with_capacity(m * n);
+    let out = dst.as_mut_ptr() as usize;
+    (0..n)
+        .step_by(band)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        // SAFETY (of `add`): `j < n`, inside the `m × n` allocation.
+        .for_each(|j| product(j, band.min(n - j), unsafe { (out as *mut f32).add(j) }));
+    // SAFETY: the bands wrote every column of every row.
+    unsafe { dst.set_len(m * n) };
     dst
 }
 
@@ -278,7 +303,6 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
 #[cfg(feature = "openblas")]
 mod blas {
     use super::Mat;
-    use rayon::prelude::*;
 
     const ROW_MAJOR: i32 = 101;
     const NO_TRANS: i32 = 111;
@@ -327,46 +351,30 @@ mod blas {
         let ldc = i32::try_from(n).ok()?;
         // SAFETY: setting the thread count has no preconditions.
         SINGLE_THREADED.call_once(|| unsafe { openblas_set_num_threads(1) });
-        let threads = rayon::current_num_threads();
-        let band = if m * n * k < 1 << 16 || threads < 2 {
-            n
-        } else {
-            n.div_ceil(threads).next_multiple_of(16)
-        };
-        let mut dst = Vec::<f32>::with_capacity(m * n);
-        let out = dst.as_mut_ptr() as usize;
-        (0..n)
-            .step_by(band)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .for_each(|j| {
-                let width = band.min(n - j);
-                // SAFETY: `layout` checked that BLAS's reading of each view stays
-                // within the strides `check` bounded; the bands write disjoint
-                // columns `j..j + width` of the `m × n` result, which BLAS writes
-                // whole without reading it (beta 0).
-                unsafe {
-                    cblas_sgemm(
-                        ROW_MAJOR,
-                        ta,
-                        tb,
-                        mi,
-                        width as i32,
-                        ki,
-                        1.0,
-                        a.data.as_ptr(),
-                        lda,
-                        b.data.as_ptr().add(j * b.col_stride),
-                        ldb,
-                        0.0,
-                        (out as *mut f32).add(j),
-                        ldc,
-                    );
-                }
-            });
-        // SAFETY: the bands covered every column of every row.
-        unsafe { dst.set_len(m * n) };
-        Some(dst)
+        Some(super::in_column_bands(m, n, k, |j, width, out| {
+            // SAFETY: `layout` checked that BLAS's reading of each view stays
+            // within the strides `check` bounded; the band writes columns
+            // `j..j + width` of the `m × n` result, whole, without reading
+            // it (beta 0).
+            unsafe {
+                cblas_sgemm(
+                    ROW_MAJOR,
+                    ta,
+                    tb,
+                    mi,
+                    width as i32,
+                    ki,
+                    1.0,
+                    a.data.as_ptr(),
+                    lda,
+                    b.data.as_ptr().add(j * b.col_stride),
+                    ldb,
+                    0.0,
+                    out,
+                    ldc,
+                );
+            }
+        }))
     }
 }
 
