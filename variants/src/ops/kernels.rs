@@ -15,7 +15,7 @@ const PAR_MIN: usize = 1 << 15;
 
 /// A vector of `len` values written by `fill`, which writes every element:
 /// no zeroing pass over a buffer about to be overwritten.
-fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+pub(super) fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
     let mut v = Vec::with_capacity(len);
     fill(&mut v.spare_capacity_mut()[..len]);
     // SAFETY: every caller's `fill` writes each element of the slice it gets.
@@ -73,6 +73,14 @@ impl Geometry {
         self.c * self.kernel[0] * self.kernel[1]
     }
 
+    /// Whether the image is exactly `stride` times the grid of positions, and
+    /// not empty (see [`super::phased`]).
+    pub fn phased(&self) -> bool {
+        self.h == self.stride[0] * self.oh
+            && self.w == self.stride[1] * self.ow
+            && self.n * self.c * self.h * self.w > 0
+    }
+
     /// Columns of the column matrix: `n × oh × ow`.
     pub fn cols(&self) -> usize {
         self.n * self.oh * self.ow
@@ -103,6 +111,14 @@ impl Geometry {
 /// overlaps the padding).
 pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
     assert_eq!(image.len(), g.n * g.c * g.h * g.w, "im2col: image size");
+    if g.phased() {
+        return super::phased::im2col(image, g);
+    }
+    im2col_any(image, g)
+}
+
+/// [`im2col`] for any geometry, row by row of the column matrix.
+pub(super) fn im2col_any(image: &[f32], g: &Geometry) -> Vec<f32> {
     let m = g.cols();
     let [kh, kw] = g.kernel;
     written(g.rows() * m, |cols| {
@@ -139,8 +155,20 @@ pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
 /// The adjoint of [`im2col`]: columns `[c·kh·kw, n·oh·ow]` summed back into an
 /// image `[n, c, h, w]`, onto `bias[c]` when given.
 pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
+    assert_eq!(
+        cols.len(),
+        g.rows() * g.cols(),
+        "col2im: column matrix size"
+    );
+    if g.phased() {
+        return super::phased::col2im(cols, g, bias);
+    }
+    col2im_any(cols, g, bias)
+}
+
+/// [`col2im`] for any geometry, image plane by image plane.
+pub(super) fn col2im_any(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
     let m = g.cols();
-    assert_eq!(cols.len(), g.rows() * m, "col2im: column matrix size");
     let [kh, kw] = g.kernel;
     let plane_size = g.h * g.w;
     if plane_size == 0 {

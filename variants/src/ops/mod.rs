@@ -12,6 +12,7 @@
 
 mod flex;
 pub mod kernels;
+mod phased;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
