@@ -248,11 +248,10 @@ impl<'a> Mat<'a> {
     }
 }
 
-/// `a · b` as a row-major `a.rows × b.cols` matrix, on all cores: through
-/// OpenBLAS with the `openblas` feature where it can read both views, else the
-/// `gemm` crate. Either runs single-threaded on one band of the result's
-/// columns per core (gemm's own split was 2–2.5x slower for the weight
-/// gradients' long inner dimension, see `docs/performance.md`).
+/// `a · b` as a row-major `a.rows × b.cols` matrix, on all cores: the `gemm`
+/// crate, single-threaded on one band of the result's columns per core (its
+/// own split was 2–2.5x slower for the weight gradients' long inner
+/// dimension, see `docs/performance.md`).
 pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     assert_eq!(a.cols, b.rows, "matmul: inner dimensions");
     a.check();
@@ -260,10 +259,6 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     let (m, n, k) = (a.rows, b.cols, a.cols);
     if m == 0 || n == 0 || k == 0 {
         return vec![0.0f32; m * n];
-    }
-    #[cfg(feature = "openblas")]
-    if let Some(product) = blas::matmul(a, b) {
-        return product;
     }
     in_column_bands(m, n, k, |j, width, out| {
         // SAFETY: `check` proved every index the strides reach lies inside `a`
@@ -323,87 +318,6 @@ fn in_column_bands(
     // SAFETY: the bands wrote every column of every row.
     unsafe { dst.set_len(m * n) };
     dst
-}
-
-/// Matrix products through OpenBLAS's `cblas_sgemm` (the `openblas` feature).
-/// OpenBLAS runs single-threaded inside rayon's pool: each core takes a band
-/// of the result's columns, so the two thread pools never compete for the cores.
-#[cfg(feature = "openblas")]
-mod blas {
-    use super::Mat;
-
-    const ROW_MAJOR: i32 = 101;
-    const NO_TRANS: i32 = 111;
-    const TRANS: i32 = 112;
-
-    #[link(name = "openblas")]
-    unsafe extern "C" {
-        #[allow(clippy::too_many_arguments)]
-        fn cblas_sgemm(
-            layout: i32,
-            trans_a: i32,
-            trans_b: i32,
-            m: i32,
-            n: i32,
-            k: i32,
-            alpha: f32,
-            a: *const f32,
-            lda: i32,
-            b: *const f32,
-            ldb: i32,
-            beta: f32,
-            c: *mut f32,
-            ldc: i32,
-        );
-        fn openblas_set_num_threads(threads: i32);
-    }
-
-    /// How BLAS reads a view: (transpose flag, leading dimension), when it can.
-    fn layout(v: &Mat) -> Option<(i32, i32)> {
-        let ld = if v.col_stride == 1 && v.row_stride >= v.cols {
-            (NO_TRANS, v.row_stride)
-        } else if v.row_stride == 1 && v.col_stride >= v.rows {
-            (TRANS, v.col_stride)
-        } else {
-            return None;
-        };
-        Some((ld.0, i32::try_from(ld.1.max(1)).ok()?))
-    }
-
-    /// `a · b`, or `None` when a view's strides or a size do not suit BLAS.
-    pub(super) fn matmul(a: Mat, b: Mat) -> Option<Vec<f32>> {
-        static SINGLE_THREADED: std::sync::Once = std::sync::Once::new();
-        let ((ta, lda), (tb, ldb)) = (layout(&a)?, layout(&b)?);
-        let (m, n, k) = (a.rows, b.cols, a.cols);
-        let (mi, ki) = (i32::try_from(m).ok()?, i32::try_from(k).ok()?);
-        let ldc = i32::try_from(n).ok()?;
-        // SAFETY: setting the thread count has no preconditions.
-        SINGLE_THREADED.call_once(|| unsafe { openblas_set_num_threads(1) });
-        Some(super::in_column_bands(m, n, k, |j, width, out| {
-            // SAFETY: `layout` checked that BLAS's reading of each view stays
-            // within the strides `check` bounded; the band writes columns
-            // `j..j + width` of the `m × n` result, whole, without reading
-            // it (beta 0).
-            unsafe {
-                cblas_sgemm(
-                    ROW_MAJOR,
-                    ta,
-                    tb,
-                    mi,
-                    width as i32,
-                    ki,
-                    1.0,
-                    a.data.as_ptr(),
-                    lda,
-                    b.data.as_ptr().add(j * b.col_stride),
-                    ldb,
-                    0.0,
-                    out,
-                    ldc,
-                );
-            }
-        }))
-    }
 }
 
 /// `[n, c, p]` to channel-major `[c, n·p]`.
