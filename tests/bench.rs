@@ -73,7 +73,7 @@ fn quick_json_has_every_measurement() {
 
     assert_eq!(json["tracker"]["points"], 50_000);
     positive(&json["tracker"]["points_per_s"], "points_per_s");
-    // The lab's cache has no evaluator: scoring is skipped, not trained.
+    // Made-up data have no evaluator: scoring is skipped, not trained.
     let scoring = json["scoring"]["skipped"].as_str().unwrap();
     assert!(scoring.contains("gan-lab evaluator train"), "{scoring}");
     assert!(
@@ -85,6 +85,34 @@ fn quick_json_has_every_measurement() {
     assert_eq!(json["memory"]["steps"], 2);
     // A training process needs at least the data set and the networks.
     assert!(json["memory"]["peak_rss_mib"].as_f64().unwrap() > 20.0);
+}
+
+/// On the official files the bench scores with the built-in evaluator at
+/// once, as a run would (it used to skip unless one had been trained).
+#[test]
+fn scoring_uses_the_built_in_evaluator_on_the_official_files() {
+    let lab = Lab::with_real_data();
+    let dir = lab.path().join("experiments");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mlp = tiny_spec(lab.path(), "mlp", "Mlp", "NonSaturating", 3);
+    std::fs::copy(mlp, dir.join("mlp.ron")).unwrap();
+    let out = lab
+        .cmd(&[
+            "bench",
+            "--quick",
+            "--json",
+            "--experiments",
+            dir.to_str().unwrap(),
+        ])
+        .env_remove("GAN_LAB_PYTHON")
+        .env("PATH", "/nonexistent")
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let scoring = &json["scoring"];
+    assert!(scoring["skipped"].is_null(), "{scoring}");
+    assert_eq!(scoring["images"], 1_000);
+    assert!(scoring["seconds"].as_f64().unwrap() > 0.0, "{scoring}");
 }
 
 #[test]

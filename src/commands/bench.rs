@@ -477,21 +477,20 @@ fn temp_dir(what: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Scoring `images` training images as if generated, with every metric;
-/// skipped (not trained) when no evaluator is cached for the data.
+/// Scoring `images` training images as if generated, with every metric, by
+/// the evaluator a run would use (the built-in one for the official data);
+/// skipped, not trained, when that would first train one.
 fn scoring(
     ctx: &Context,
     data_dir: &Path,
     train: &data::Dataset,
     images: usize,
 ) -> Result<Scoring> {
-    let cached = crate::evaluator::cache_folder(&ctx.cache, &data::data_hash(data_dir)?)
-        .join("info.json")
-        .is_file();
-    if !cached {
+    let hash = data::data_hash(data_dir)?;
+    if crate::evaluator::must_train(&ctx.cache, &hash, ctx.evaluator.as_deref()) {
         return Ok(Scoring {
             skipped: Some(format!(
-                "no evaluator cached in {}; `gan-lab evaluator train` makes one",
+                "these data have no evaluator (not the official files, none cached in {}); `gan-lab evaluator train` makes one",
                 ctx.cache.display()
             )),
             images,
