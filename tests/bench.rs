@@ -21,10 +21,8 @@ fn experiments(lab: &Lab) -> std::path::PathBuf {
     dir
 }
 
-#[test]
-fn quick_json_has_every_measurement() {
-    let lab = Lab::with_fake_data(256);
-    let dir = experiments(&lab);
+/// `bench --quick --json` over `dir`, with no Python on PATH.
+fn quick_json(lab: &Lab, dir: &std::path::Path) -> serde_json::Value {
     let out = lab
         .cmd(&[
             "bench",
@@ -37,7 +35,14 @@ fn quick_json_has_every_measurement() {
         .env("PATH", "/nonexistent")
         .assert()
         .success();
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn quick_json_has_every_measurement() {
+    let lab = Lab::with_fake_data(256);
+    let dir = experiments(&lab);
+    let json = quick_json(&lab, &dir);
     let positive = |v: &serde_json::Value, what: &str| {
         let x = v
             .as_f64()
@@ -96,19 +101,7 @@ fn scoring_uses_the_built_in_evaluator_on_the_official_files() {
     std::fs::create_dir_all(&dir).unwrap();
     let mlp = tiny_spec(lab.path(), "mlp", "Mlp", "NonSaturating", 3);
     std::fs::copy(mlp, dir.join("mlp.ron")).unwrap();
-    let out = lab
-        .cmd(&[
-            "bench",
-            "--quick",
-            "--json",
-            "--experiments",
-            dir.to_str().unwrap(),
-        ])
-        .env_remove("GAN_LAB_PYTHON")
-        .env("PATH", "/nonexistent")
-        .assert()
-        .success();
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let json = quick_json(&lab, &dir);
     let scoring = &json["scoring"];
     assert!(scoring["skipped"].is_null(), "{scoring}");
     assert_eq!(scoring["images"], 1_000);
