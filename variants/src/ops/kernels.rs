@@ -96,14 +96,11 @@ impl Geometry {
         (lo, hi.max(lo), (lo * s + kx).saturating_sub(p))
     }
 
-    /// Input coordinate read by kernel tap `k` at output position `o` along axis `i`.
-    fn source(&self, i: usize, o: usize, k: usize) -> Option<usize> {
-        let (size, s, p) = if i == 0 {
-            (self.h, self.stride[0], self.padding[0])
-        } else {
-            (self.w, self.stride[1], self.padding[1])
-        };
-        (o * s + k).checked_sub(p).filter(|&v| v < size)
+    /// The image row read by kernel row `ky` at output row `oy`, if inside.
+    fn source_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride[0] + ky)
+            .checked_sub(self.padding[0])
+            .filter(|&iy| iy < self.h)
     }
 }
 
@@ -128,7 +125,7 @@ pub(super) fn im2col_any(image: &[f32], g: &Geometry) -> Vec<f32> {
                 let plane = &image[(n * g.c + c) * g.h * g.w..][..g.h * g.w];
                 let out = &mut out[n * g.oh * g.ow..][..g.oh * g.ow];
                 for (oy, dst) in out.chunks_mut(g.ow).enumerate() {
-                    let Some(iy) = g.source(0, oy, ky) else {
+                    let Some(iy) = g.source_row(oy, ky) else {
                         dst.iter_mut().for_each(|d| {
                             d.write(0.0);
                         });
@@ -191,7 +188,7 @@ pub(super) fn col2im_any(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Ve
                         let row = (c * kh + ky) * kw + kx;
                         let src = &cols[row * m + n * g.oh * g.ow..][..g.oh * g.ow];
                         for oy in 0..g.oh {
-                            let Some(iy) = g.source(0, oy, ky) else {
+                            let Some(iy) = g.source_row(oy, ky) else {
                                 continue;
                             };
                             let dst = &mut plane[iy * g.w..][..g.w];
@@ -260,47 +257,6 @@ pub fn matmul(a: Mat, b: Mat) -> Vec<f32> {
     if m == 0 || n == 0 || k == 0 {
         return vec![0.0f32; m * n];
     }
-    in_column_bands(m, n, k, |j, width, out| {
-        // SAFETY: `check` proved every index the strides reach lies inside `a`
-        // and `b`, so do the columns `j..j + width` of `b`; `out` is where
-        // column `j` of the `m × n` result starts, and gemm writes the band
-        // whole without reading it (`read_dst` false).
-        unsafe {
-            gemm::gemm(
-                m,
-                width,
-                k,
-                out,
-                1,
-                n as isize,
-                false,
-                a.data.as_ptr(),
-                a.col_stride as isize,
-                a.row_stride as isize,
-                b.data.as_ptr().add(j * b.col_stride),
-                b.col_stride as isize,
-                b.row_stride as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
-    })
-}
-
-/// A row-major `m × n` result written band by band, one band of columns per
-/// core (a single band for small products): `product(j, width, out)` must
-/// write columns `j..j + width` of every row, `out` pointing at row 0,
-/// column `j`, rows `n` apart.
-fn in_column_bands(
-    m: usize,
-    n: usize,
-    k: usize,
-    product: impl Fn(usize, usize, *mut f32) + Sync,
-) -> Vec<f32> {
     let threads = rayon::current_num_threads();
     let band = if m * n * k < 1 << 16 || threads < 2 {
         n
@@ -313,8 +269,36 @@ fn in_column_bands(
         .step_by(band)
         .collect::<Vec<_>>()
         .into_par_iter()
-        // SAFETY (of `add`): `j < n`, inside the `m × n` allocation.
-        .for_each(|j| product(j, band.min(n - j), unsafe { (out as *mut f32).add(j) }));
+        .for_each(|j| {
+            // SAFETY: `check` proved every index the strides reach lies inside
+            // `a` and `b`, so do the columns `j..j + width` of `b`; the band
+            // writes columns `j..j + width` of the `m × n` result (rows `n`
+            // apart, from column `j < n`), whole, without reading them
+            // (`read_dst` false).
+            unsafe {
+                gemm::gemm(
+                    m,
+                    band.min(n - j),
+                    k,
+                    (out as *mut f32).add(j),
+                    1,
+                    n as isize,
+                    false,
+                    a.data.as_ptr(),
+                    a.col_stride as isize,
+                    a.row_stride as isize,
+                    b.data.as_ptr().add(j * b.col_stride),
+                    b.col_stride as isize,
+                    b.row_stride as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
     // SAFETY: the bands wrote every column of every row.
     unsafe { dst.set_len(m * n) };
     dst

@@ -43,8 +43,8 @@ fn taps(g: &Geometry) -> (Vec<Tap>, Vec<Vec<f32>>) {
         for kx in 0..kw {
             let ((py, dy), (px, dx)) = (split(ky, 0), split(kx, 1));
             let offset = dy * ow + dx;
-            let lo = ((-dy).max(0) * ow).max(-offset);
-            let hi = ((oh - dy).min(oh) * ow).min(oh * ow - offset);
+            let lo = ((-dy).max(0) * ow).max(-offset).min(oh * ow);
+            let hi = ((oh - dy).min(oh) * ow).min(oh * ow - offset).max(lo);
             let mask = match masks.iter().position(|(shift, _)| *shift == dx) {
                 Some(index) => index,
                 None => {
@@ -54,12 +54,11 @@ fn taps(g: &Geometry) -> (Vec<Tap>, Vec<Vec<f32>>) {
                     masks.len() - 1
                 }
             };
-            let lo = lo.clamp(0, oh * ow);
             taps.push(Tap {
                 phase: py * g.stride[1] + px,
                 offset,
                 lo: lo as usize,
-                hi: hi.clamp(lo, oh * ow) as usize,
+                hi: hi as usize,
                 mask,
             });
         }
