@@ -436,6 +436,10 @@ fn main() -> ExitCode {
     }
 }
 
+fn absolute(path: PathBuf) -> PathBuf {
+    gan_lab::paths::resolve(&path)
+}
+
 fn parse_device(name: &str) -> Result<DeviceChoice, gan_lab::device::DeviceError> {
     name.parse()
 }
@@ -465,16 +469,19 @@ fn stop_on_signal() -> Arc<AtomicBool> {
 }
 
 fn execute(cli: Cli) -> Result<ExitCode, AppError> {
-    let db = cli
-        .global
-        .db
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/gan-lab.sqlite"));
+    // Relative paths mean relative to the folder gan-lab was started in,
+    // resolved once here, so that child processes get absolute ones.
+    let db = absolute(
+        cli.global
+            .db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs/gan-lab.sqlite")),
+    );
     let context = |device: DeviceChoice| Context {
         db: db.clone(),
-        data_dir: cli.global.data_dir.clone(),
-        cache: cli.global.cache_dir.clone().unwrap_or_else(default_cache),
-        evaluator: cli.global.evaluator.clone(),
+        data_dir: cli.global.data_dir.clone().map(absolute),
+        cache: absolute(cli.global.cache_dir.clone().unwrap_or_else(default_cache)),
+        evaluator: cli.global.evaluator.clone().map(absolute),
         device,
         progress: !cli.global.quiet,
         stop: stop_on_signal(),

@@ -16,6 +16,8 @@
 //! encoded result over [`MAX_COMPONENT_BYTES`] bytes (the file systems'
 //! limit); these are user errors.
 //!
+//! [`resolve`] makes a path the user gave absolute, once at start-up.
+//!
 //! [`join_inside`] joins a relative path read from storage (a run folder, an
 //! artifact file) onto a base folder and refuses absolute paths, drive
 //! prefixes and `..`, so a stored path cannot lead outside the base. The
@@ -117,6 +119,35 @@ fn preview(name: &str) -> String {
     short.escape_debug().to_string()
 }
 
+/// `path` made absolute against the current folder, with `..` and links in
+/// its folder part resolved (as far as the folders exist); the last
+/// component is kept as given, so a database file linked from elsewhere keeps
+/// its run folders beside the link. Unchanged where the current folder cannot
+/// be read.
+pub fn resolve(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.components().next_back(), absolute.parent()) {
+        (Some(Component::Normal(name)), Some(parent)) => resolve_folder(parent).join(name),
+        _ => resolve_folder(&absolute),
+    }
+}
+
+/// `folder` with links and `..` resolved: by the file system as far as it
+/// exists, by the text below that (a folder that does not exist is no link).
+fn resolve_folder(folder: &Path) -> PathBuf {
+    if let Ok(real) = folder.canonicalize() {
+        return real;
+    }
+    match (folder.components().next_back(), folder.parent()) {
+        (Some(Component::Normal(name)), Some(parent)) => resolve_folder(parent).join(name),
+        (Some(Component::ParentDir), Some(parent)) => {
+            let up = resolve_folder(parent);
+            up.parent().map_or(up.clone(), Path::to_path_buf)
+        }
+        _ => folder.to_path_buf(),
+    }
+}
+
 /// `base` joined with the relative path `rel` (parts separated by `/` or
 /// `\`), refused when `rel` is absolute, names a drive, or uses `..`.
 pub fn join_inside(base: &Path, rel: &str) -> Result<PathBuf> {
@@ -147,6 +178,34 @@ pub fn join_inside(base: &Path, rel: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_makes_paths_absolute_and_keeps_the_last_component() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(root.join("sub"), root.join("link")).unwrap();
+        // `..` and links in the folder part are resolved where it exists.
+        assert_eq!(
+            resolve(&root.join("sub/../db.sqlite")),
+            root.join("db.sqlite")
+        );
+        assert_eq!(
+            resolve(&root.join("link/db.sqlite")),
+            root.join("sub/db.sqlite")
+        );
+        // The last component is kept as given, even a link.
+        assert_eq!(resolve(&root.join("sub/../link")), root.join("link"));
+        assert_eq!(resolve(&root.join("sub/..")), root);
+        // Folders that do not exist yet are resolved by the text.
+        let missing = root.join("new/runs/db.sqlite");
+        assert_eq!(resolve(&missing), missing);
+        assert_eq!(
+            resolve(&root.join("link/new/../../x/db.sqlite")),
+            root.join("x/db.sqlite")
+        );
+        assert!(resolve(Path::new("runs/db.sqlite")).is_absolute());
+    }
 
     /// `c` is one component that stays inside any base it is joined onto.
     fn assert_safe(name: &str, c: &str) {

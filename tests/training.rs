@@ -251,3 +251,71 @@ fn trains_on_the_ndarray_device() {
         assert!(points.iter().all(|p| p.1.is_finite()), "{key}: {points:?}");
     }
 }
+
+/// A relative GAN_LAB_DATA, --db and --cache-dir mean relative to the folder
+/// gan-lab was started in, and the processes it starts get them resolved.
+#[test]
+fn relative_paths_mean_the_folder_gan_lab_started_in() {
+    let lab = Lab::with_fake_data(64);
+    tiny_spec(lab.path(), "rel", "Mlp", "NonSaturating", 2);
+    let elsewhere = lab.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let gan_lab = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::new(bin());
+        cmd.current_dir(&elsewhere)
+            .env_remove("GAN_LAB_DB")
+            .env_remove("GAN_LAB_CACHE")
+            .env_remove("GAN_LAB_EVALUATOR")
+            .env("GAN_LAB_DATA", "../data")
+            .args([
+                "--quiet",
+                "--db",
+                "../runs/db.sqlite",
+                "--cache-dir",
+                "../cache",
+            ])
+            .args(args);
+        cmd
+    };
+    gan_lab(&["run", "../rel.ron"]).assert().success();
+    let run = lab.tracker().run("rel").unwrap();
+    assert_eq!((run.status, run.steps_done), (RunStatus::Finished, 2));
+
+    // A sweep's Slurm script names every folder absolutely (its tasks start elsewhere).
+    std::fs::write(
+        lab.path().join("sweep.ron"),
+        "(name: \"rel-sweep\", base: \"rel.ron\", grid: {\"train.lr_d\": [1e-4, 1e-3]}, score: \"is\", set: {\"eval.every\": 2})\n",
+    )
+    .unwrap();
+    gan_lab(&["sweep", "../sweep.ron", "--slurm"])
+        .assert()
+        .success();
+    let scripts: Vec<_> = walk(&lab.path().join("runs"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sh" || e == "sbatch"))
+        .collect();
+    assert_eq!(scripts.len(), 1, "one sbatch script: {scripts:?}");
+    let script = std::fs::read_to_string(&scripts[0]).unwrap();
+    let data = lab.data().canonicalize().unwrap();
+    for path in [data, lab.db().parent().unwrap().canonicalize().unwrap()] {
+        assert!(
+            script.contains(path.to_str().unwrap()),
+            "the script names {} absolutely:\n{script}",
+            path.display()
+        );
+    }
+    assert!(!script.contains("../"), "no relative path:\n{script}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

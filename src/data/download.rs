@@ -104,11 +104,19 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 pub fn locate(flag: Option<&Path>) -> Result<PathBuf> {
     locate_with(
         flag,
-        std::env::var_os(ENV_VAR),
+        env_dir().map(PathBuf::into_os_string),
         default_cache_dir(),
         &OFFICIAL_SOURCE,
         &HttpFetcher::new(),
     )
+}
+
+/// `$GAN_LAB_DATA` if set and non-empty, made absolute against the folder
+/// gan-lab was started in (gan-lab never changes its working folder), so that
+/// the child processes it starts, wherever they run, read the same folder.
+pub fn env_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os(ENV_VAR).filter(|value| !value.is_empty())?;
+    Some(crate::paths::resolve(Path::new(&dir)))
 }
 
 /// [`locate`] with its environment made explicit: `env` is the value of

@@ -26,7 +26,8 @@ pub mod split;
 mod testutil;
 
 pub use download::{
-    Fetch, HttpFetcher, OFFICIAL_SOURCE, Source, data_hash, default_cache_dir, locate, locate_with,
+    Fetch, HttpFetcher, OFFICIAL_SOURCE, Source, data_hash, default_cache_dir, env_dir, locate,
+    locate_with,
 };
 pub use idx::{
     FormatProblem, Images, MAX_IDX_BYTES, MAX_IDX_ITEMS, read_images, read_labels, write_images,

@@ -241,8 +241,8 @@ pub fn slurm(
     let workdir = absolute(Path::new("."))?;
     let program = std::env::current_exe().map_err(io(Path::new("<the gan-lab executable>")))?;
     let mut command: Vec<OsString> = vec![program.into(), "--db".into(), absolute(&ctx.db)?.into()];
-    if let Some(dir) = &ctx.data_dir {
-        command.extend(["--data-dir".into(), absolute(dir)?.into()]);
+    if let Some(dir) = ctx.data_dir.clone().or_else(crate::data::env_dir) {
+        command.extend(["--data-dir".into(), absolute(&dir)?.into()]);
     }
     command.extend([
         "--cache-dir".into(),
@@ -336,9 +336,13 @@ pub fn status(ctx: &Context, path: &Path, out: &mut dyn Write) -> Result<Vec<sha
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
-    std::path::absolute(path).map_err(|source| SweepError::Io {
+    let resolved = crate::paths::resolve(path);
+    if resolved.is_absolute() {
+        return Ok(resolved);
+    }
+    Err(SweepError::Io {
         path: path.to_path_buf(),
-        source,
+        source: std::io::Error::other("the current folder cannot be read"),
     })
 }
 
@@ -380,8 +384,9 @@ impl Drop for SweepLock {
 /// The arguments of the child process for one step.
 fn child_args(ctx: &Context, sweep: &Sweep, step: &Step) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["--quiet".into(), "--db".into(), ctx.db.clone().into()];
-    if let Some(dir) = &ctx.data_dir {
-        args.extend(["--data-dir".into(), dir.clone().into()]);
+    // A GAN_LAB_DATA given relative is passed on resolved, like every path.
+    if let Some(dir) = ctx.data_dir.clone().or_else(crate::data::env_dir) {
+        args.extend(["--data-dir".into(), dir.into()]);
     }
     args.extend(["--cache-dir".into(), ctx.cache.clone().into()]);
     if let Some(dir) = &ctx.evaluator {
