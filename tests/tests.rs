@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod common;
+mod compat;
 mod conditional;
 mod cyclegan;
 mod evaluation;
