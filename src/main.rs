@@ -11,9 +11,9 @@ use gan_lab::commands::{self, run::RunReport};
 use gan_lab::context::{ActiveRun, Context, default_cache};
 use gan_lab::device::DeviceChoice;
 use gan_lab::error::AppError;
-use gan_lab::layout::Checkpoint;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::{RunFilter, RunStatus, Tracker};
+use gan_lab::store::layout::Checkpoint;
+use gan_lab::store::tracker::{RunFilter, RunStatus, Tracker};
+use gan_lab::train::runner::Outcome;
 
 /// mimalloc keeps the pages of freed buffers for the next training step's
 /// (the system allocator maps, faults in and zeroes every large buffer

@@ -9,7 +9,7 @@ use assert_cmd::assert::Assert;
 use tempfile::TempDir;
 
 use gan_lab::data::{Images, write_images, write_labels};
-use gan_lab::tracker::Tracker;
+use gan_lab::store::tracker::Tracker;
 
 /// The `gan-lab` binary cargo built for these tests.
 pub fn bin() -> &'static Path {

@@ -236,7 +236,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// hostile name that matches no run is a user error (exit 2).
 #[test]
 fn hostile_names_write_only_under_reports() {
-    use gan_lab::tracker::{NewRun, Tracker};
+    use gan_lab::store::tracker::{NewRun, Tracker};
 
     const HOSTILE: [&str; 10] = [
         "../x",
@@ -347,7 +347,7 @@ fn screenshot_path() -> PathBuf {
 #[test]
 #[ignore]
 fn report_performance() {
-    use gan_lab::tracker::{MetricPoint, NewRun, RunFilter, RunStatus, Tracker};
+    use gan_lab::store::tracker::{MetricPoint, NewRun, RunFilter, RunStatus, Tracker};
     use std::time::Instant;
 
     let env = |k: &str, d: usize| {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use gan_lab::tracker::{MetricPoint, NewRun, Tracker};
+use gan_lab::store::tracker::{MetricPoint, NewRun, Tracker};
 use std::io::Write;
 
 use crate::common::*;

@@ -14,8 +14,8 @@ use predicates::str::contains;
 use gan_lab::commands::run;
 use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::Tracker;
+use gan_lab::store::tracker::Tracker;
+use gan_lab::train::runner::Outcome;
 
 use crate::common::*;
 

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use gan_lab::commands::run;
 use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::{RunStatus, Tracker};
+use gan_lab::store::tracker::{RunStatus, Tracker};
+use gan_lab::train::runner::Outcome;
 use predicates::prelude::*;
 use predicates::str::contains;
 

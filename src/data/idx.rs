@@ -14,7 +14,7 @@ use std::path::Path;
 use flate2::bufread::GzDecoder;
 
 use super::{DataError, Result};
-use crate::fsutil::AtomicFile;
+use crate::util::fsutil::AtomicFile;
 
 /// Most items (images or labels) an IDX file may hold; Fashion-MNIST has 70,000.
 pub const MAX_IDX_ITEMS: u64 = 10_000_000;

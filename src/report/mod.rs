@@ -31,9 +31,9 @@
 //! into them (titles, legend labels).
 //!
 //! Paths: the default output folder is named through
-//! [`paths::component`](crate::paths::component) ([`default_out`]), and
+//! [`paths::component`](crate::util::paths::component) ([`default_out`]), and
 //! run folders and sample files stored in the database are joined with
-//! [`paths::join_inside`](crate::paths::join_inside), so neither a name nor
+//! [`paths::join_inside`](crate::util::paths::join_inside), so neither a name nor
 //! the database can make the report write or read outside its folders.
 
 pub mod chart;
@@ -47,8 +47,8 @@ mod view;
 
 use std::path::{Path, PathBuf};
 
-use crate::paths::{self, PathError};
-use crate::tracker::{Tracker, TrackerError};
+use crate::store::tracker::{Tracker, TrackerError};
+use crate::util::paths::{self, PathError};
 
 const TEMPLATE: &str = include_str!("template.html");
 
@@ -225,7 +225,7 @@ fn describe(selection: &Selection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::{MetricPoint, NewRun};
+    use crate::store::tracker::{MetricPoint, NewRun};
 
     fn new_run(name: &str) -> NewRun {
         NewRun {

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::chart;
-use crate::table::format_time;
-use crate::tracker::RunRecord;
-use crate::tracker::{status_with_reason, this_host};
+use crate::store::tracker::RunRecord;
+use crate::store::tracker::{status_with_reason, this_host};
+use crate::util::table::format_time;
 
 #[derive(Serialize)]
 struct Cell {

@@ -22,9 +22,9 @@ use super::{
     MAX_SAMPLE_GRIDS, MAX_SAMPLE_RUNS, Result, Selection, chart, describe, diagnosis, is_label,
     panels, sweep_section,
 };
-use crate::table::format_time;
-use crate::tracker::status_label;
-use crate::tracker::{RunRecord, RunStatus, Tracker};
+use crate::store::tracker::status_label;
+use crate::store::tracker::{RunRecord, RunStatus, Tracker};
+use crate::util::table::format_time;
 use diagnosis::{Evidence, Finding};
 
 /// One run's sample grids, oldest first: (step, data URI).
@@ -140,7 +140,7 @@ pub(super) fn page(
     loaded: Loaded,
     live: bool,
 ) -> Result<Page> {
-    let now = crate::tracker::now();
+    let now = crate::store::tracker::now();
     let Loaded {
         runs,
         params,
@@ -232,7 +232,7 @@ pub(super) fn page(
 /// The curves and run states of `loaded`, for `gan-lab serve` to refresh
 /// the page with.
 pub(super) fn live(tracker: &Tracker, loaded: Loaded) -> Result<Live> {
-    let now = crate::tracker::now();
+    let now = crate::store::tracker::now();
     let charts = charts(
         tracker,
         &loaded.runs,
@@ -249,7 +249,7 @@ pub(super) fn live(tracker: &Tracker, loaded: Loaded) -> Result<Live> {
 }
 
 fn run_state(run: &RunRecord, now: f64) -> RunState {
-    let status = status_label(run, now, &crate::tracker::this_host());
+    let status = status_label(run, now, &crate::store::tracker::this_host());
     RunState {
         id: run.id.clone(),
         live: status == "running",
@@ -325,7 +325,11 @@ fn diagnosis_view(run: &RunRecord, summary: &Summary) -> Diagnosis {
     Diagnosis {
         name: run.name.clone(),
         id: run.id.clone(),
-        status: match status_label(run, crate::tracker::now(), &crate::tracker::this_host()) {
+        status: match status_label(
+            run,
+            crate::store::tracker::now(),
+            &crate::store::tracker::this_host(),
+        ) {
             label if label == "running" => {
                 format!("running, step {} of {}", run.steps_done, run.total_steps)
             }

@@ -22,8 +22,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::context::Context;
-use crate::table::table;
-use crate::tracker::{RunStatus, SweepRecord, Tracker};
+use crate::store::tracker::{RunStatus, SweepRecord, Tracker};
+use crate::util::table::table;
 use plan::{Action, Step};
 use spec::Sweep;
 
@@ -33,11 +33,11 @@ pub enum SweepError {
     #[error(transparent)]
     Spec(#[from] spec::SweepSpecError),
     #[error(transparent)]
-    Tracker(#[from] crate::tracker::TrackerError),
+    Tracker(#[from] crate::store::tracker::TrackerError),
     #[error(transparent)]
-    Scoring(#[from] crate::scoring::ScoringError),
+    Scoring(#[from] crate::eval::scoring::ScoringError),
     #[error(transparent)]
-    Path(#[from] crate::paths::PathError),
+    Path(#[from] crate::util::paths::PathError),
     #[error(transparent)]
     Slurm(#[from] slurm::SlurmError),
     /// Another process runs this sweep.
@@ -112,8 +112,8 @@ pub fn sweep(
         return Ok(SweepOutcome::Complete);
     }
     // The spec's name passed paths::component when the spec was read.
-    let folder = crate::paths::component(name)?;
-    let logs = crate::layout::db_folder(&ctx.db)
+    let folder = crate::util::paths::component(name)?;
+    let logs = crate::store::layout::db_folder(&ctx.db)
         .join("sweeps")
         .join(folder);
     let _lock = SweepLock::take(&logs)?;
@@ -129,7 +129,7 @@ pub fn sweep(
         })
         .collect();
     if !jobs.is_empty() {
-        crate::scoring::ensure_evaluator(ctx)?;
+        crate::eval::scoring::ensure_evaluator(ctx)?;
         writeln!(
             out,
             "training {} run(s), {} at a time; logs in {}",
@@ -236,7 +236,7 @@ pub fn slurm(
         .map_err(io(stdout))?;
         return Ok(());
     }
-    let folder = absolute(&crate::layout::shard_folder(&ctx.db, name)?)?;
+    let folder = absolute(&crate::store::layout::shard_folder(&ctx.db, name)?)?;
     let logs = folder.join("logs");
     let workdir = absolute(Path::new("."))?;
     let program = std::env::current_exe().map_err(io(Path::new("<the gan-lab executable>")))?;
@@ -277,7 +277,7 @@ pub fn slurm(
     std::fs::write(&script, &text).map_err(io(&script))?;
     // Tasks would each train the evaluator at once: train it here first.
     if sweep.runs.iter().any(|r| r.spec.eval.is_some()) {
-        crate::scoring::ensure_evaluator(ctx)?;
+        crate::eval::scoring::ensure_evaluator(ctx)?;
     }
     let spec_arg = path.display();
     let db = ctx.db.display();
@@ -323,7 +323,7 @@ pub fn status(ctx: &Context, path: &Path, out: &mut dyn Write) -> Result<Vec<sha
         "sweep '{}': {} run(s); shards in {}{}",
         sweep.spec.name,
         sweep.runs.len(),
-        crate::layout::shard_folder(&ctx.db, &sweep.spec.name)?.display(),
+        crate::store::layout::shard_folder(&ctx.db, &sweep.spec.name)?.display(),
         if states.is_empty() {
             " (squeue/sacct know no task of it)"
         } else {
@@ -359,7 +359,7 @@ impl SweepLock {
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(pid) = text.trim().parse::<u32>()
             && pid != std::process::id()
-            && crate::process::is_alive(pid)
+            && crate::util::process::is_alive(pid)
         {
             return Err(SweepError::Busy(format!(
                 "this sweep is already running in process {pid} (lock file {}); wait for it, or stop it with Ctrl-C",

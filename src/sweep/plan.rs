@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::spec;
+use crate::store::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
 use crate::sweep::spec::{PlannedRun, Sweep};
-use crate::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
 
 /// What to do for one planned run.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,7 @@ fn live_pid(
     Ok(match pid {
         // Another host's run cannot be checked: take it as alive.
         Some(pid) if record.host != host => Some(pid),
-        Some(pid) if crate::process::is_alive(pid) => Some(pid),
+        Some(pid) if crate::util::process::is_alive(pid) => Some(pid),
         _ => None,
     })
 }

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::layout;
+use crate::store::layout;
+use crate::store::tracker::{Liveness, RunRecord, RunStatus, Tracker, TrackerError};
 use crate::sweep::plan;
 use crate::sweep::spec::Sweep;
-use crate::table::table;
-use crate::tracker::{Liveness, RunRecord, RunStatus, Tracker, TrackerError};
+use crate::util::table::table;
 
 /// Where one run of the plan stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +66,8 @@ pub fn status(
         Err(TrackerError::NoDatabase { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let host = crate::tracker::this_host();
-    let now = crate::tracker::now();
+    let host = crate::store::tracker::this_host();
+    let now = crate::store::tracker::now();
     let mut tasks = Vec::new();
     for run in &sweep.runs {
         let hash = run.spec.config_hash();

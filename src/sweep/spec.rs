@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use ron::value::RawValue;
 use serde::{Deserialize, Serialize};
 
-use crate::scoring;
+use crate::eval::scoring;
 use crate::spec::ron_text::{self, Located, Place, ReadError};
 use crate::spec::{self, Spec};
 
@@ -179,7 +179,7 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
         ));
     }
     // The name also names the sweep's log folder.
-    if let Err(e) = crate::paths::component(&spec.name) {
+    if let Err(e) = crate::util::paths::component(&spec.name) {
         return Err(at(field("name"), format!("sweep name: {e}")));
     }
     let base = path

@@ -8,10 +8,10 @@
 
 use gan_lab_variants::Scalar;
 
-use crate::events::SinkError;
-use crate::runner::EarlyStop;
+use crate::store::tracker::Tracker;
 use crate::sweep::spec::MedianRule;
-use crate::tracker::Tracker;
+use crate::train::events::SinkError;
+use crate::train::runner::EarlyStop;
 
 /// The rule, bound to one run of one sweep.
 pub struct MedianStop<'a> {
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn reads_the_other_runs_from_the_database() {
-        use crate::tracker::{MetricPoint, NewRun};
+        use crate::store::tracker::{MetricPoint, NewRun};
         let t = Tracker::open_in_memory().unwrap();
         let mut ids = Vec::new();
         for (i, fid) in [100.0, 200.0, 300.0, 400.0].into_iter().enumerate() {

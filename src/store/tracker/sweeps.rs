@@ -84,8 +84,8 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use crate::tracker::tests::{new_run, point};
-    use crate::tracker::{SweepRecord, Tracker};
+    use crate::store::tracker::tests::{new_run, point};
+    use crate::store::tracker::{SweepRecord, Tracker};
 
     #[test]
     fn sweeps_are_registered_and_compared_at_a_step() {

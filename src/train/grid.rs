@@ -103,7 +103,7 @@ pub fn write_png_scaled(path: &Path, grid: &SampleGrid, scale: usize) -> std::io
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    crate::fsutil::write_atomic(path, &bytes)
+    crate::util::fsutil::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ impl RunRecord {
         }
         if let Some(pid) = self.pid
             && self.host == this_host
-            && !crate::process::is_alive(pid)
+            && !crate::util::process::is_alive(pid)
         {
             return Liveness::Lost {
                 why: format!("its process {pid} on {this_host} is gone"),
@@ -296,7 +296,7 @@ pub(super) fn run_from_row(row: &Row) -> rusqlite::Result<RunRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::tests::dead_pid;
+    use crate::store::tracker::tests::dead_pid;
 
     fn running(host: &str, pid: Option<u32>, heartbeat_at: Option<f64>) -> RunRecord {
         RunRecord {

@@ -3,7 +3,7 @@
 //! The images themselves are scored elsewhere by a small Fashion-MNIST classifier (the
 //! "evaluator"); this module holds only the math on its outputs: penultimate-layer features
 //! (row-major `f32`, one row per sample) and class probabilities (rows of
-//! [`NUM_CLASSES`] softmax outputs). Everything is computed in `f64`.
+//! softmax outputs, one column per class). Everything is computed in `f64`.
 //!
 //! - [`fid`](mod@fid): FID, the Fréchet distance between fitted Gaussians ([`Gaussian`]).
 //! - [`kid`](mod@kid): KID, the unbiased MMD² over random subsets.
@@ -32,9 +32,6 @@ pub use inception::{
 };
 pub use kid::{DEFAULT_KID_SUBSET_SIZE, DEFAULT_KID_SUBSETS, Kid, KidOptions, kid};
 pub use precision_recall::{DEFAULT_PR_K, PrecisionRecall, precision_recall};
-
-/// Number of Fashion-MNIST classes.
-pub const NUM_CLASSES: usize = crate::data::NUM_CLASSES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {

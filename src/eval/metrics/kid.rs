@@ -107,7 +107,7 @@ pub(super) fn mmd2_of_columns(x: &DMatrix<f64>, y: &DMatrix<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::testutil::{correlated, feats};
+    use crate::eval::metrics::testutil::{correlated, feats};
 
     #[test]
     fn kid_same_distribution_is_near_zero() {

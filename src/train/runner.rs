@@ -13,9 +13,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use burn::prelude::Device;
 use gan_lab_variants::{Judge, Objective, Scalar, Variant, metric, train_step_in_pool};
 
-use crate::events::{Event, Sink, SinkError};
-use crate::layout::{Checkpoint, RunLayout};
-use crate::loader::{Loader, step_seed};
+use crate::store::layout::{Checkpoint, RunLayout};
+use crate::train::events::{Event, Sink, SinkError};
+use crate::train::loader::{Loader, step_seed};
 
 #[derive(Clone, Debug)]
 pub struct Cadence {
@@ -397,8 +397,8 @@ pub fn eval_seed(seed: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::MemorySink;
-    use crate::loader::TrainSet;
+    use crate::train::events::MemorySink;
+    use crate::train::loader::TrainSet;
     use gan_lab_variants::{Batch, Better, SampleGrid, StreamRequest};
     use std::path::Path;
 

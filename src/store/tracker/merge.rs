@@ -53,8 +53,8 @@ impl Tracker {
             }
             Err(e) => return Err(e),
         };
-        let here = crate::layout::db_folder(&self.path);
-        let there = crate::layout::db_folder(shard);
+        let here = crate::store::layout::db_folder(&self.path);
+        let there = crate::store::layout::db_folder(shard);
         let placement = placement(&here, &there);
 
         let runs = source.list_runs(&Default::default())?;
@@ -309,11 +309,12 @@ fn copy_sweeps(shard: &Connection, tx: &Transaction) -> rusqlite::Result<usize> 
 /// Copies the run folder `run_dir` from the shard's folder `from` into
 /// `to`, replacing an older copy.
 fn copy_run_folder(from: &Path, to: &Path, run_dir: &str) -> Result<()> {
-    let src = crate::paths::join_inside(from, run_dir).map_err(|e| TrackerError::MergeCopy {
-        from: from.join(run_dir),
-        to: to.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let src =
+        crate::util::paths::join_inside(from, run_dir).map_err(|e| TrackerError::MergeCopy {
+            from: from.join(run_dir),
+            to: to.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
     if !src.is_dir() {
         return Ok(());
     }
@@ -346,8 +347,8 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::tests::{new_run, point};
-    use crate::tracker::{NewRun, SweepRecord};
+    use crate::store::tracker::tests::{new_run, point};
+    use crate::store::tracker::{NewRun, SweepRecord};
 
     fn sweep_run(name: &str) -> NewRun {
         let mut run = new_run("exp", name);
@@ -375,7 +376,9 @@ mod tests {
         t.set_tag(id, "pid", "42").unwrap();
         t.add_artifact(id, "samples", Some(steps), "samples/step-000002.png")
             .unwrap();
-        let dir = crate::layout::db_folder(path).join(id).join("samples");
+        let dir = crate::store::layout::db_folder(path)
+            .join(id)
+            .join("samples");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("step-000002.png"), b"png").unwrap();
     }
@@ -433,7 +436,7 @@ mod tests {
         assert_eq!(run.steps_done, 3);
         // The run folder stays beside the shard, now named from here.
         assert_eq!(run.run_dir, format!("shards/lr/{ID}"));
-        let folder = crate::layout::run_folder(main.path(), &run).unwrap();
+        let folder = crate::store::layout::run_folder(main.path(), &run.run_dir).unwrap();
         assert!(folder.join("samples/step-000002.png").is_file());
         assert_eq!(main.metric_series(ID, "loss_d").unwrap().len(), 3);
         assert_eq!(main.artifacts(ID).unwrap().len(), 1);
@@ -496,7 +499,7 @@ mod tests {
             // Shards outside the main folder: their run folders are copied in.
             let run = main.run(ID).unwrap();
             assert_eq!(run.run_dir, ID);
-            let folder = crate::layout::run_folder(main.path(), &run).unwrap();
+            let folder = crate::store::layout::run_folder(main.path(), &run.run_dir).unwrap();
             assert!(folder.join("samples/step-000002.png").is_file());
         }
         assert_eq!(dump(&main_1), dump(&main_2));

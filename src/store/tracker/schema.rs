@@ -316,8 +316,8 @@ fn backup(conn: &Connection, path: &Path, version: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::tests::{new_run, point, user_version};
-    use crate::tracker::{Liveness, RunStatus, Tracker};
+    use crate::store::tracker::tests::{new_run, point, user_version};
+    use crate::store::tracker::{Liveness, RunStatus, Tracker};
 
     #[test]
     fn migrates_once_and_reopens() {
@@ -490,7 +490,7 @@ mod tests {
     fn migrates_a_version_2_database_to_4_keeping_its_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.db");
-        let recent = crate::tracker::now();
+        let recent = crate::store::tracker::now();
         write_v2(&path, recent);
 
         let t = Tracker::open(&path).unwrap();
@@ -527,7 +527,7 @@ mod tests {
         let busy = t.run("busy").unwrap();
         assert_eq!(busy.pid, Some(std::process::id()));
         assert_eq!(busy.heartbeat_at, Some(recent));
-        let now = crate::tracker::now();
+        let now = crate::store::tracker::now();
         assert_eq!(busy.liveness(now, "host"), Liveness::Alive);
         // Without pid or metrics, the start stands in, long ago: lost.
         let gone = t.run("gone").unwrap();
@@ -555,7 +555,7 @@ mod tests {
     fn read_only_open_reads_a_version_2_database_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.db");
-        write_v2(&path, crate::tracker::now());
+        write_v2(&path, crate::store::tracker::now());
         let before = std::fs::read(&path).unwrap();
         let t = Tracker::open_read_only(&path).unwrap();
         assert_eq!(t.list_runs(&Default::default()).unwrap().len(), 3);

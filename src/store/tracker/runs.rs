@@ -344,8 +344,8 @@ fn found(changed: usize, run: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::tests::{dead_pid, new_run, point};
-    use crate::tracker::{LOST_AFTER, TrackerError};
+    use crate::store::tracker::tests::{dead_pid, new_run, point};
+    use crate::store::tracker::{LOST_AFTER, TrackerError};
 
     #[test]
     fn runs_round_trip() {

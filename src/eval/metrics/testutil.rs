@@ -2,7 +2,10 @@
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::{Features, NUM_CLASSES};
+use super::Features;
+
+/// Number of classes in the tests' probabilities (Fashion-MNIST's ten).
+pub(super) const NUM_CLASSES: usize = 10;
 
 pub(super) fn feats(data: &[f32], cols: usize) -> Features<'_> {
     Features::new(data, cols).unwrap()

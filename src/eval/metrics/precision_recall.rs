@@ -132,7 +132,7 @@ fn knn_radii(set: &PointSet, k: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::testutil::{assert_close, correlated, feats};
+    use crate::eval::metrics::testutil::{assert_close, correlated, feats};
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     #[test]

@@ -129,7 +129,7 @@ fn psd_sqrt(m: &DMatrix<f64>) -> Result<DMatrix<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::testutil::{assert_close, correlated, feats};
+    use crate::eval::metrics::testutil::{assert_close, correlated, feats};
 
     #[test]
     fn frechet_identical_is_zero() {

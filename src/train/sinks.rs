@@ -10,9 +10,9 @@ use gan_lab_variants::metric::{find, lookup};
 use gan_lab_variants::{Objective, Scalar};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::events::{Event, Sink, SinkError};
-use crate::layout::RunLayout;
-use crate::tracker::{MetricPoint, RunStatus, Tracker};
+use crate::store::layout::RunLayout;
+use crate::store::tracker::{MetricPoint, RunStatus, Tracker};
+use crate::train::events::{Event, Sink, SinkError};
 
 /// Writes sample grids as PNG files into the run folder.
 pub struct ArtifactSink {
@@ -22,7 +22,7 @@ pub struct ArtifactSink {
 impl Sink for ArtifactSink {
     fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
         if let Event::Samples { step, grid } = event {
-            crate::grid::write_png(&self.run_dir.join(RunLayout::sample_rel(*step)), grid)?;
+            crate::train::grid::write_png(&self.run_dir.join(RunLayout::sample_rel(*step)), grid)?;
         }
         Ok(())
     }
@@ -238,7 +238,7 @@ impl ProgressSink {
     fn eval_line(&self, step: u64, scores: &[Scalar]) -> Option<String> {
         let key = self.objective.as_ref()?.key.as_ref();
         let value = find(scores, key)?;
-        let label = lookup(&crate::scoring::score_vocabulary(), key).label;
+        let label = lookup(&crate::eval::scoring::score_vocabulary(), key).label;
         Some(format!("step {step}: {label} {value:.4}"))
     }
 }

@@ -265,7 +265,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::tracker::tests::{new_run, point};
+    use crate::store::tracker::tests::{new_run, point};
 
     #[test]
     fn metrics_and_artifacts_round_trip() {

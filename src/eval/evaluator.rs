@@ -4,7 +4,7 @@
 //! greyscale poorly).
 //!
 //! The one trained on the official Fashion-MNIST files ships with gan-lab
-//! (`src/evaluator/pinned-v1.bpk`, checked against [`PINNED_SHA256`]), so
+//! (`src/eval/evaluator/pinned-v1.bpk`, checked against [`PINNED_SHA256`]), so
 //! every installation scores those data with the same network and a first run
 //! scores at once. For other data an evaluator is trained once per data set
 //! and evaluator version and cached under `<cache>/evaluator/v<version>-<data
@@ -95,7 +95,7 @@ pub enum EvaluatorError {
     )]
     OutNotEmpty { path: PathBuf },
     #[error(
-        "the evaluator built into this gan-lab does not match its pinned checksum (sha256 {found}, expected {PINNED_SHA256}); src/evaluator/pinned-v1.bpk was changed: restore it from git and rebuild"
+        "the evaluator built into this gan-lab does not match its pinned checksum (sha256 {found}, expected {PINNED_SHA256}); src/eval/evaluator/pinned-v1.bpk was changed: restore it from git and rebuild"
     )]
     PinnedChecksum { found: String },
     #[error(
@@ -225,7 +225,7 @@ pub fn cache_folder(cache_root: &Path, data_hash: &str) -> PathBuf {
 
 /// What is known about the pinned evaluator, from its `info.json`.
 pub fn pinned_info() -> EvaluatorInfo {
-    serde_json::from_str(PINNED_INFO).expect("src/evaluator/pinned-v1.json is valid")
+    serde_json::from_str(PINNED_INFO).expect("src/eval/evaluator/pinned-v1.json is valid")
 }
 
 /// Whether scoring the data with hash `data_hash` first trains an evaluator:

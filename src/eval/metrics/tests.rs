@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::testutil::{correlated, feats};
+use super::testutil::{NUM_CLASSES, correlated, feats};
 use super::*;
 
 const PYTHON_REFERENCE: &str = r#"
@@ -213,7 +213,7 @@ fn timing_10k() {
     let s = inception_score(p, DEFAULT_IS_SPLITS).unwrap();
     println!("IS   {:.4} ± {:.4}  {:.2?}", s.mean, s.std, t.elapsed());
     let t = Instant::now();
-    let c = class_coverage(p).unwrap();
+    let c = class_coverage(p, NUM_CLASSES).unwrap();
     println!(
         "cov  {} classes, KL {:.4}  {:.2?}",
         c.classes_covered,

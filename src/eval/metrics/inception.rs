@@ -6,7 +6,7 @@
 //! - [`class_coverage`]: histogram of predicted classes, its KL divergence from uniform and the
 //!   number of classes actually produced (a mode-collapse indicator).
 
-use super::{Features, MetricsError, NUM_CLASSES, Result, check_same_dim, mean_std};
+use super::{Features, MetricsError, Result, check_same_dim, mean_std};
 
 /// Default number of Inception-score splits.
 pub const DEFAULT_IS_SPLITS: usize = 10;
@@ -92,30 +92,26 @@ pub fn inception_score(probs: Features<'_>, splits: usize) -> Result<InceptionSc
     Ok(InceptionScore { mean, std })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Coverage {
     /// Share of samples whose most likely class is each class (sums to 1).
-    pub histogram: [f64; NUM_CLASSES],
-    /// KL(histogram ‖ uniform) in nats: 0 when balanced, ln 10 when all in one class.
+    pub histogram: Vec<f64>,
+    /// KL(histogram ‖ uniform) in nats: 0 when balanced, ln(classes) when all in one class.
     pub kl_from_uniform: f64,
     /// Number of classes holding at least [`COVERED_SHARE`] of the samples.
     pub classes_covered: usize,
 }
 
-/// Class coverage of the argmax predictions (ties go to the lower class index).
-pub fn class_coverage(probs: Features<'_>) -> Result<Coverage> {
-    check_same_dim(
-        "probabilities",
-        probs.cols,
-        "number of classes",
-        NUM_CLASSES,
-    )?;
+/// Class coverage of the argmax predictions over `classes` classes (ties go
+/// to the lower class index).
+pub fn class_coverage(probs: Features<'_>, classes: usize) -> Result<Coverage> {
+    check_same_dim("probabilities", probs.cols, "number of classes", classes)?;
     validate_probabilities(&probs, "probabilities", 1)?;
-    let mut histogram = [0.0; NUM_CLASSES];
+    let mut histogram = vec![0.0; classes];
     for row in 0..probs.rows {
         let values = probs.row(row);
         let argmax =
-            (1..NUM_CLASSES).fold(0, |best, c| if values[c] > values[best] { c } else { best });
+            (1..classes).fold(0, |best, c| if values[c] > values[best] { c } else { best });
         histogram[argmax] += 1.0;
     }
     for share in &mut histogram {
@@ -124,7 +120,7 @@ pub fn class_coverage(probs: Features<'_>) -> Result<Coverage> {
     let kl_from_uniform = histogram
         .iter()
         .filter(|&&h| h > 0.0)
-        .map(|&h| h * (h * NUM_CLASSES as f64).ln())
+        .map(|&h| h * (h * classes as f64).ln())
         .sum::<f64>()
         .max(0.0);
     let classes_covered = histogram.iter().filter(|&&h| h >= COVERED_SHARE).count();
@@ -138,7 +134,7 @@ pub fn class_coverage(probs: Features<'_>) -> Result<Coverage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::testutil::{assert_close, feats, one_hot};
+    use crate::eval::metrics::testutil::{NUM_CLASSES, assert_close, feats, one_hot};
 
     #[test]
     fn inception_score_extremes() {
@@ -171,19 +167,19 @@ mod tests {
             inception_score(feats(&probs, NUM_CLASSES), 4),
             Err(MetricsError::TooFewRows { .. })
         ));
-        assert!(class_coverage(feats(&probs[..15], 5)).is_err());
+        assert!(class_coverage(feats(&probs[..15], 5), NUM_CLASSES).is_err());
     }
 
     #[test]
     fn coverage_one_class_and_uniform() {
         let collapsed = one_hot(std::iter::repeat_n(3, 200));
-        let c = class_coverage(feats(&collapsed, NUM_CLASSES)).unwrap();
+        let c = class_coverage(feats(&collapsed, NUM_CLASSES), NUM_CLASSES).unwrap();
         assert_eq!(c.classes_covered, 1);
         assert_close(c.kl_from_uniform, 10f64.ln(), 1e-12);
         assert_eq!(c.histogram[3], 1.0);
 
         let uniform = one_hot((0..200).map(|i| i % NUM_CLASSES));
-        let c = class_coverage(feats(&uniform, NUM_CLASSES)).unwrap();
+        let c = class_coverage(feats(&uniform, NUM_CLASSES), NUM_CLASSES).unwrap();
         assert_eq!(c.classes_covered, 10);
         assert_close(c.kl_from_uniform, 0.0, 1e-12);
         assert!(c.histogram.iter().all(|&h| (h - 0.1).abs() < 1e-12));
@@ -191,7 +187,7 @@ mod tests {
         // 1 of 100 samples (1%) is below the 2% threshold.
         let rare = one_hot((0..100).map(|i| if i == 0 { 9 } else { i % 2 }));
         assert_eq!(
-            class_coverage(feats(&rare, NUM_CLASSES))
+            class_coverage(feats(&rare, NUM_CLASSES), NUM_CLASSES)
                 .unwrap()
                 .classes_covered,
             2

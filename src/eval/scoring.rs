@@ -11,8 +11,8 @@ use gan_lab_variants::{Better, Judge, MetricInfo, Scalar, VariantError};
 
 use crate::context::Context;
 use crate::data::{self, Dataset, IMAGE_PIXELS, Split, to_unit_range};
-use crate::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
-use crate::metrics::{self, Features, Gaussian, KidOptions};
+use crate::eval::evaluator::{CLASSES, Evaluator, FEATURE_DIM};
+use crate::eval::metrics::{self, Features, Gaussian, KidOptions};
 use crate::spec::Metric;
 
 /// Why the scorer could not be set up.
@@ -23,7 +23,7 @@ pub enum ScoringError {
     #[error(transparent)]
     Device(#[from] crate::device::DeviceError),
     #[error(transparent)]
-    Evaluator(#[from] crate::evaluator::EvaluatorError),
+    Evaluator(#[from] crate::eval::evaluator::EvaluatorError),
     #[error("scoring failed")]
     Metrics(#[from] metrics::MetricsError),
 }
@@ -197,7 +197,7 @@ fn reference_features(evaluator: &Evaluator, path: &Path, pixels: &[f32]) -> Vec
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let _ = crate::fsutil::write_atomic(path, &bytes);
+    let _ = crate::util::fsutil::write_atomic(path, &bytes);
     features
 }
 
@@ -291,7 +291,7 @@ impl ImageScorer {
                     push("is_std", is.std);
                 }
                 Metric::Coverage => {
-                    let coverage = metrics::class_coverage(probs)?;
+                    let coverage = metrics::class_coverage(probs, data::NUM_CLASSES)?;
                     push("coverage_kl", coverage.kl_from_uniform);
                     push("classes_covered", coverage.classes_covered as f64);
                 }
@@ -317,7 +317,7 @@ impl ImageScorer {
     ) -> metrics::Result<Vec<Scalar>> {
         let predicted: Vec<usize> = probs
             .chunks(CLASSES)
-            .map(crate::evaluator::argmax)
+            .map(crate::eval::evaluator::argmax)
             .collect();
         let hits = |class: Option<u8>| {
             let (mut asked, mut right) = (0usize, 0usize);
@@ -376,7 +376,7 @@ impl Judge for ImageScorer {
         self.outputs(pixels)
             .probs
             .chunks(CLASSES)
-            .map(|p| crate::evaluator::argmax(p) as u8)
+            .map(|p| crate::eval::evaluator::argmax(p) as u8)
             .collect()
     }
 
@@ -417,7 +417,7 @@ pub fn objective(spec: &crate::spec::Spec) -> Option<gan_lab_variants::Objective
 pub fn load_evaluator(ctx: &Context, data_dir: &Path) -> Result<Evaluator> {
     let hash = data::data_hash(data_dir)?;
     let chosen = ctx.evaluator.as_deref();
-    if ctx.progress && crate::evaluator::must_train(&ctx.cache, &hash, chosen) {
+    if ctx.progress && crate::eval::evaluator::must_train(&ctx.cache, &hash, chosen) {
         eprintln!(
             "no evaluator for these data yet (the built-in one is for the official Fashion-MNIST files): training it once (a few minutes)"
         );

@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::paths::{self, PathError};
-use crate::tracker::RunRecord;
+use crate::util::paths::{self, PathError};
 
 /// The folder that holds the database (and, inside it, the run folders).
 pub fn db_folder(db: &Path) -> PathBuf {
@@ -14,10 +13,10 @@ pub fn db_folder(db: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// The folder of a run: stored relative to the database's folder, and
-/// refused when the stored text would lead outside it.
-pub fn run_folder(db: &Path, run: &RunRecord) -> Result<PathBuf, PathError> {
-    paths::join_inside(&db_folder(db), &run.run_dir)
+/// The folder of a run from its stored `run_dir` (relative to the
+/// database's folder), refused when the stored text would lead outside it.
+pub fn run_folder(db: &Path, run_dir: &str) -> Result<PathBuf, PathError> {
+    paths::join_inside(&db_folder(db), run_dir)
 }
 
 /// The folder of sweep `sweep`'s database shards, one per Slurm array
@@ -67,9 +66,9 @@ impl RunLayout {
         Self { root: root.into() }
     }
 
-    /// The layout of a recorded run.
-    pub fn of(db: &Path, run: &RunRecord) -> Result<Self, PathError> {
-        Ok(Self::new(run_folder(db, run)?))
+    /// The layout of a recorded run, from its stored `run_dir`.
+    pub fn of(db: &Path, run_dir: &str) -> Result<Self, PathError> {
+        Ok(Self::new(run_folder(db, run_dir)?))
     }
 
     /// The sample grid of `step`, relative to the run folder (as recorded).
