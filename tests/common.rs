@@ -8,12 +8,20 @@ use assert_cmd::Command;
 use assert_cmd::assert::Assert;
 use tempfile::TempDir;
 
+use gan_lab::commands::run::RunReport;
 use gan_lab::data::{Images, write_images, write_labels};
 use gan_lab::store::tracker::Tracker;
+use gan_lab::train::events::EventKind;
 
 /// The `gan-lab` binary cargo built for these tests.
 pub fn bin() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("gan-lab")
+}
+
+/// The step and kind of a run's last event: its outcome (the event's time
+/// differs run to run).
+pub fn outcome(report: &RunReport) -> (u64, EventKind) {
+    (report.outcome.step, report.outcome.kind.clone())
 }
 
 /// The binary with no flags at all (for `--help` and `check`).

@@ -17,9 +17,10 @@ use crate::restore::build_variant;
 use crate::spec::{self, Spec};
 use crate::store::layout::RunLayout;
 use crate::store::tracker::{Heartbeat, NewRun, RunRecord, RunStatus, Tracker};
+use crate::train::events::Event;
 use crate::train::events::Sink;
 use crate::train::loader::{Loader, TrainSet};
-use crate::train::runner::{self, Cadence, Outcome, Runner};
+use crate::train::runner::{self, Cadence, Runner};
 use crate::train::sinks::{ArtifactSink, ProgressSink, TrackerSink};
 
 /// What a finished `run` or `resume` reports.
@@ -27,7 +28,7 @@ use crate::train::sinks::{ArtifactSink, ProgressSink, TrackerSink};
 pub struct RunReport {
     pub run_id: String,
     pub run_dir: PathBuf,
-    pub outcome: Outcome,
+    pub outcome: Event,
 }
 
 /// `gan-lab run`: a new tracked run of the spec, filed under `sweep` when

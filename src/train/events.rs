@@ -1,54 +1,67 @@
-//! What the runner reports while it trains, and the sinks that consume it
-//! (tracker, artifact files, progress bar, memory for tests).
+//! What the runner reports while it trains ([`Event`]: step, time and kind),
+//! and the [`Sink`] trait of what consumes it (tracker, artifact files,
+//! progress bar, memory for tests).
 
 use std::path::PathBuf;
 
 use gan_lab_variants::{SampleGrid, Scalar};
 
-/// One thing that happened in a run.
+/// One thing that happened in a run: after which step, when, and what.
+///
+/// Every event carries its step and time, so sinks read the run's clock from
+/// the events instead of keeping their own. A run ends with exactly one event
+/// whose kind [`is_end`](EventKind::is_end): that kind is the run's outcome.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    /// Training (re)starts after `start_step` of `total_steps` steps.
-    Started {
-        start_step: u64,
-        total_steps: u64,
-    },
-    /// Step `step` finished; `scalars` are its numbers (losses, D outputs, ..., `img_per_s`).
-    Step {
-        step: u64,
-        wall_time: f64,
-        scalars: Vec<Scalar>,
-    },
-    /// Evaluation scores of the generator after step `step`.
-    Eval {
-        step: u64,
-        scores: Vec<Scalar>,
-    },
-    /// A grid from the fixed noise after step `step`.
-    Samples {
-        step: u64,
-        grid: SampleGrid,
-    },
-    /// A checkpoint of step `step` now lies in `dir` (relative to the run folder).
-    Checkpoint {
-        step: u64,
-        dir: PathBuf,
-    },
-    Finished {
-        step: u64,
-    },
-    Failed {
-        step: u64,
-        reason: String,
-    },
-    Interrupted {
-        step: u64,
-    },
-    /// Ended early by a stopping rule after `step`, for `reason`.
-    Stopped {
-        step: u64,
-        reason: String,
-    },
+pub struct Event {
+    /// The step it happened after (for `Started`, the step training resumes
+    /// after: 0 for a new run).
+    pub step: u64,
+    /// Unix time in seconds.
+    pub time: f64,
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    /// Training (re)starts after the event's step, of `total_steps` steps.
+    Started { total_steps: u64 },
+    /// The step finished; `scalars` are its numbers (losses, D outputs, ..., `img_per_s`).
+    Step { scalars: Vec<Scalar> },
+    /// Evaluation scores of the generator after the step.
+    Eval { scores: Vec<Scalar> },
+    /// A grid from the fixed noise after the step.
+    Samples { grid: SampleGrid },
+    /// A checkpoint of the step now lies in `dir` (relative to the run folder).
+    Checkpoint { dir: PathBuf },
+    /// The run trained all its steps (the event's step is the last one).
+    Finished,
+    /// The run failed at the step, for `reason`.
+    Failed { reason: String },
+    /// Stopped by the user (Ctrl-C, SIGTERM) after the step.
+    Interrupted,
+    /// Ended early by a stopping rule after the step, for `reason`.
+    Stopped { reason: String },
+}
+
+impl EventKind {
+    /// Whether this kind ends a run (and is its outcome).
+    pub fn is_end(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Finished
+                | EventKind::Failed { .. }
+                | EventKind::Interrupted
+                | EventKind::Stopped { .. }
+        )
+    }
+}
+
+/// Unix time in seconds now: the clock events are stamped with.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
@@ -72,15 +85,29 @@ impl Sink for MemorySink {
 }
 
 impl MemorySink {
+    /// The steps of the events whose kind matches `kind`.
+    pub fn steps(&self, kind: impl Fn(&EventKind) -> bool) -> Vec<u64> {
+        self.events
+            .iter()
+            .filter(|e| kind(&e.kind))
+            .map(|e| e.step)
+            .collect()
+    }
+
+    /// The step and kind of the last event.
+    pub fn last(&self) -> Option<(u64, &EventKind)> {
+        self.events.last().map(|e| (e.step, &e.kind))
+    }
+
     /// The values of scalar `name`, step by step.
     pub fn series(&self, name: &str) -> Vec<(u64, f64)> {
         self.events
             .iter()
-            .filter_map(|e| match e {
-                Event::Step { step, scalars, .. } => scalars
+            .filter_map(|e| match &e.kind {
+                EventKind::Step { scalars } => scalars
                     .iter()
                     .find(|s| s.name == name)
-                    .map(|s| (*step, s.value)),
+                    .map(|s| (e.step, s.value)),
                 _ => None,
             })
             .collect()

@@ -8,13 +8,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use burn::prelude::Device;
 use gan_lab_variants::{Judge, Objective, Scalar, Variant, metric, train_step_in_pool};
 
 use crate::store::layout::{Checkpoint, RunLayout};
-use crate::train::events::{Event, Sink, SinkError};
+use crate::train::events::{Event, EventKind, Sink, SinkError, unix_now};
 use crate::train::loader::{Loader, step_seed};
 
 #[derive(Clone, Debug)]
@@ -38,25 +38,6 @@ pub trait EarlyStop {
         step: u64,
         scores: &[Scalar],
     ) -> std::result::Result<Option<String>, SinkError>;
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    Finished {
-        steps: u64,
-    },
-    Failed {
-        step: u64,
-        reason: String,
-    },
-    Interrupted {
-        step: u64,
-    },
-    /// Ended early by the stopping rule.
-    Stopped {
-        step: u64,
-        reason: String,
-    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,19 +94,19 @@ pub struct Runner<'a> {
     pub early_stop: Option<Box<dyn EarlyStop + 'a>>,
 }
 
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 impl Runner<'_> {
-    fn emit(&mut self, step: u64, event: Event) -> Result<()> {
+    /// Stamps `kind` with `step` and the time, and hands it to every sink.
+    fn emit(&mut self, step: u64, kind: EventKind) -> Result<Event> {
+        let event = Event {
+            step,
+            time: unix_now(),
+            kind,
+        };
         for sink in self.sinks.iter_mut() {
             sink.on_event(&event)
                 .map_err(|source| RunnerError::Sink { step, source })?;
         }
-        Ok(())
+        Ok(event)
     }
 
     /// Restores the last checkpoint and returns its step (0 when there is none).
@@ -140,16 +121,12 @@ impl Runner<'_> {
         Ok(step)
     }
 
-    /// Trains from `start_step + 1` to the end.
-    pub fn run(mut self, start_step: u64) -> Result<Outcome> {
+    /// Trains from `start_step + 1` to the end. Returns the run's last
+    /// event, whose kind is its outcome (finished, failed, interrupted or
+    /// stopped).
+    pub fn run(mut self, start_step: u64) -> Result<Event> {
         let total = self.cadence.total_steps;
-        self.emit(
-            start_step,
-            Event::Started {
-                start_step,
-                total_steps: total,
-            },
-        )?;
+        self.emit(start_step, EventKind::Started { total_steps: total })?;
         if start_step == 0 {
             let (pixels, labels) = self.loader.train_set();
             self.variant.prepare(pixels, labels);
@@ -175,36 +152,15 @@ impl Runner<'_> {
                     "{} became {} at step {step} (training diverged); {kept}",
                     bad.name, bad.value
                 );
-                self.emit(
-                    step,
-                    Event::Step {
-                        step,
-                        wall_time: now(),
-                        scalars,
-                    },
-                )?;
-                self.emit(
-                    step,
-                    Event::Failed {
-                        step,
-                        reason: reason.clone(),
-                    },
-                )?;
-                return Ok(Outcome::Failed { step, reason });
+                self.emit(step, EventKind::Step { scalars })?;
+                return self.emit(step, EventKind::Failed { reason });
             }
-            self.emit(
-                step,
-                Event::Step {
-                    step,
-                    wall_time: now(),
-                    scalars,
-                },
-            )?;
+            self.emit(step, EventKind::Step { scalars })?;
 
             let stopping = self.stop.load(Ordering::SeqCst);
             if step % self.cadence.sample_every == 0 || step == total || stopping {
                 let grid = self.variant.sample_grid();
-                self.emit(step, Event::Samples { step, grid })?;
+                self.emit(step, EventKind::Samples { grid })?;
             }
             let mut improved = None;
             let mut stopped_early = None;
@@ -236,24 +192,15 @@ impl Runner<'_> {
             if let Some(reason) = stopped_early {
                 if !step.is_multiple_of(self.cadence.sample_every) && !stopping {
                     let grid = self.variant.sample_grid();
-                    self.emit(step, Event::Samples { step, grid })?;
+                    self.emit(step, EventKind::Samples { grid })?;
                 }
-                self.emit(
-                    step,
-                    Event::Stopped {
-                        step,
-                        reason: reason.clone(),
-                    },
-                )?;
-                return Ok(Outcome::Stopped { step, reason });
+                return self.emit(step, EventKind::Stopped { reason });
             }
             if stopping && step < total {
-                self.emit(step, Event::Interrupted { step })?;
-                return Ok(Outcome::Interrupted { step });
+                return self.emit(step, EventKind::Interrupted);
             }
         }
-        self.emit(total, Event::Finished { step: total })?;
-        Ok(Outcome::Finished { steps: total })
+        self.emit(total, EventKind::Finished)
     }
 
     /// Lets the variant score itself; returns the objective's score when it
@@ -274,8 +221,7 @@ impl Runner<'_> {
             .map_err(|source| RunnerError::Score { step, source })?;
         self.emit(
             step,
-            Event::Eval {
-                step,
+            EventKind::Eval {
                 scores: scores.clone(),
             },
         )?;
@@ -293,17 +239,18 @@ impl Runner<'_> {
         }
     }
 
+    /// Tells the sinks that checkpoint `which` of `step` is in place.
+    fn checkpointed(&mut self, step: u64, which: Checkpoint) -> Result<()> {
+        let dir = PathBuf::from(RunLayout::checkpoint_rel(which));
+        self.emit(step, EventKind::Checkpoint { dir })?;
+        Ok(())
+    }
+
     /// Copies the checkpoint just written to the best-checkpoint folder.
     fn keep_best(&mut self, step: u64, score: f64) -> Result<()> {
         let state = serde_json::json!({ "step": step, "seed": self.cadence.seed, "score": score });
         self.copy_last(Checkpoint::Best, &self.layout.best_incoming(), state)?;
-        self.emit(
-            step,
-            Event::Checkpoint {
-                step,
-                dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Best)),
-            },
-        )
+        self.checkpointed(step, Checkpoint::Best)
     }
 
     /// Keeps the checkpoint just written under its step, when the spec's
@@ -318,13 +265,7 @@ impl Runner<'_> {
         }
         let state = serde_json::json!({ "step": step, "seed": self.cadence.seed });
         self.copy_last(Checkpoint::Step(step), &self.layout.kept_incoming(), state)?;
-        self.emit(
-            step,
-            Event::Checkpoint {
-                step,
-                dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Step(step))),
-            },
-        )
+        self.checkpointed(step, Checkpoint::Step(step))
     }
 
     /// Copies the last checkpoint to `which` through `incoming`, with its own
@@ -378,13 +319,7 @@ impl Runner<'_> {
         }
         std::fs::rename(&fresh, &last).map_err(|e| fail(&last, Box::new(e)))?;
         let _ = std::fs::remove_dir_all(&old);
-        self.emit(
-            step,
-            Event::Checkpoint {
-                step,
-                dir: PathBuf::from(RunLayout::checkpoint_rel(Checkpoint::Last)),
-            },
-        )?;
+        self.checkpointed(step, Checkpoint::Last)?;
         self.keep_step(step)
     }
 }
@@ -398,6 +333,11 @@ pub fn eval_seed(seed: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::train::events::MemorySink;
+
+    /// The step and kind of a run's last event (its time differs run to run).
+    fn ended(event: Event) -> (u64, EventKind) {
+        (event.step, event.kind)
+    }
     use crate::train::loader::TrainSet;
     use gan_lab_variants::{Batch, Better, SampleGrid, StreamRequest};
     use std::path::Path;
@@ -519,19 +459,9 @@ mod tests {
         let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
         r.cadence.eval = Some((2, 5));
         r.judge = sequence(&[5.0, 3.0, 4.0, 2.5, 9.0]);
-        assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
+        assert_eq!(ended(r.run(0).unwrap()), (10, EventKind::Finished));
         assert_eq!(sink.series("fid").len(), 0, "scores come as Eval events");
-        let evals: Vec<u64> = sink
-            .events
-            .iter()
-            .filter_map(|e| {
-                if let Event::Eval { step, .. } = e {
-                    Some(*step)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let evals = sink.steps(|k| matches!(k, EventKind::Eval { .. }));
         assert_eq!(evals, vec![2, 4, 6, 8, 10]);
         let layout = RunLayout::new(dir.path());
         let best = layout.checkpoint(Checkpoint::Best);
@@ -564,25 +494,23 @@ mod tests {
         r.early_stop = Some(Box::new(Above(3.5)));
         let outcome = r.run(0).unwrap();
         assert_eq!(
-            outcome,
-            Outcome::Stopped {
-                step: 2,
-                reason: "fid 5 at step 2".into()
-            }
+            ended(outcome),
+            (
+                2,
+                EventKind::Stopped {
+                    reason: "fid 5 at step 2".into()
+                }
+            )
         );
         assert_eq!(
             RunLayout::new(dir.path()).last_checkpoint().map(|c| c.1),
             Some(2)
         );
         assert!(
-            sink.events
-                .iter()
-                .any(|e| matches!(e, Event::Samples { step: 2, .. }))
+            sink.steps(|k| matches!(k, EventKind::Samples { .. }))
+                .contains(&2)
         );
-        assert!(matches!(
-            sink.events.last(),
-            Some(Event::Stopped { step: 2, .. })
-        ));
+        assert!(matches!(sink.last(), Some((2, EventKind::Stopped { .. }))));
     }
 
     #[test]
@@ -593,7 +521,7 @@ mod tests {
         r.cadence.eval = Some((5, 5));
         r.judge = sequence(&[1.0, 9.0]);
         r.early_stop = Some(Box::new(Above(3.5)));
-        assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
+        assert_eq!(ended(r.run(0).unwrap()), (10, EventKind::Finished));
     }
 
     #[test]
@@ -603,29 +531,9 @@ mod tests {
         let outcome = runner(dir.path(), u64::MAX, false, &mut sink)
             .run(0)
             .unwrap();
-        assert_eq!(outcome, Outcome::Finished { steps: 10 });
-        let samples: Vec<u64> = sink
-            .events
-            .iter()
-            .filter_map(|e| {
-                if let Event::Samples { step, .. } = e {
-                    Some(*step)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let checkpoints: Vec<u64> = sink
-            .events
-            .iter()
-            .filter_map(|e| {
-                if let Event::Checkpoint { step, .. } = e {
-                    Some(*step)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        assert_eq!(ended(outcome), (10, EventKind::Finished));
+        let samples = sink.steps(|k| matches!(k, EventKind::Samples { .. }));
+        let checkpoints = sink.steps(|k| matches!(k, EventKind::Checkpoint { .. }));
         assert_eq!(samples, vec![4, 8, 10]);
         assert_eq!(checkpoints, vec![3, 6, 9, 10]);
         assert_eq!(
@@ -634,7 +542,7 @@ mod tests {
         );
         assert_eq!(sink.series("loss_d").len(), 10);
         assert!(sink.series("img_per_s").iter().all(|p| p.1 > 0.0));
-        assert_eq!(sink.events.last(), Some(&Event::Finished { step: 10 }));
+        assert_eq!(sink.last(), Some((10, &EventKind::Finished)));
     }
 
     #[test]
@@ -643,7 +551,7 @@ mod tests {
         let mut sink = MemorySink::default();
         let mut r = runner(dir.path(), u64::MAX, false, &mut sink);
         r.cadence.keep_every = Some(6);
-        assert_eq!(r.run(0).unwrap(), Outcome::Finished { steps: 10 });
+        assert_eq!(ended(r.run(0).unwrap()), (10, EventKind::Finished));
         let layout = RunLayout::new(dir.path());
         let by_step: Vec<u64> = layout.checkpoints_by_step().iter().map(|c| c.0).collect();
         assert_eq!(by_step, vec![6, 10]);
@@ -657,10 +565,11 @@ mod tests {
         restored.load(&kept).unwrap();
         assert_eq!(restored.steps, 6);
         assert!(!layout.kept_incoming().exists());
-        assert!(sink.events.iter().any(|e| matches!(
-            e,
-            Event::Checkpoint { step: 6, dir } if dir == Path::new("checkpoints/step-000006")
-        )));
+        assert!(sink.events.iter().any(|e| e.step == 6
+            && matches!(
+                &e.kind,
+                EventKind::Checkpoint { dir } if dir == Path::new("checkpoints/step-000006")
+            )));
     }
 
     #[test]
@@ -668,10 +577,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = MemorySink::default();
         let outcome = runner(dir.path(), 8, false, &mut sink).run(0).unwrap();
-        let Outcome::Failed { step, reason } = outcome else {
-            panic!("expected failure")
+        let (8, EventKind::Failed { reason }) = ended(outcome) else {
+            panic!("expected failure at step 8")
         };
-        assert_eq!(step, 8);
         assert!(
             reason.contains("loss_d became NaN at step 8") && reason.contains("step 6"),
             "{reason}"
@@ -689,7 +597,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = MemorySink::default();
         let outcome = runner(dir.path(), 1, false, &mut sink).run(0).unwrap();
-        let Outcome::Failed { step: 1, reason } = outcome else {
+        let (1, EventKind::Failed { reason }) = ended(outcome) else {
             panic!("expected failure at step 1")
         };
         assert!(
@@ -705,12 +613,12 @@ mod tests {
         let outcome = runner(dir.path(), u64::MAX, true, &mut sink)
             .run(0)
             .unwrap();
-        assert_eq!(outcome, Outcome::Interrupted { step: 1 });
+        assert_eq!(ended(outcome), (1, EventKind::Interrupted));
         let mut sink = MemorySink::default();
         let mut again = runner(dir.path(), u64::MAX, false, &mut sink);
         let start = again.restore().unwrap();
         assert_eq!(start, 1);
-        assert_eq!(again.run(start).unwrap(), Outcome::Finished { steps: 10 });
+        assert_eq!(ended(again.run(start).unwrap()), (10, EventKind::Finished));
         // The counter continued from the checkpoint: its losses are 2..=10.
         assert_eq!(sink.series("loss_d").first(), Some(&(2, 2.0)));
     }

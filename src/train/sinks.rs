@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gan_lab_variants::metric::{find, lookup};
 use gan_lab_variants::{Objective, Scalar};
@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::store::layout::RunLayout;
 use crate::store::tracker::{MetricPoint, RunStatus, Tracker};
-use crate::train::events::{Event, Sink, SinkError};
+use crate::train::events::{Event, EventKind, Sink, SinkError};
 
 /// Writes sample grids as PNG files into the run folder.
 pub struct ArtifactSink {
@@ -21,8 +21,9 @@ pub struct ArtifactSink {
 
 impl Sink for ArtifactSink {
     fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
-        if let Event::Samples { step, grid } = event {
-            crate::train::grid::write_png(&self.run_dir.join(RunLayout::sample_rel(*step)), grid)?;
+        if let EventKind::Samples { grid } = &event.kind {
+            let path = self.run_dir.join(RunLayout::sample_rel(event.step));
+            crate::train::grid::write_png(&path, grid)?;
         }
         Ok(())
     }
@@ -34,13 +35,14 @@ pub struct TrackerSink<'a> {
     pub run_id: String,
     buffer: Vec<MetricPoint>,
     last_step: u64,
-    last_flush: Instant,
+    /// The time of the event that last flushed (Unix seconds; 0: none yet).
+    last_flush: f64,
 }
 
 /// Metric points are written in transactions of at most this many, and at
 /// least this often, so that a live report of a slow run stays current.
 const FLUSH_POINTS: usize = 2000;
-const FLUSH_EVERY: Duration = Duration::from_secs(2);
+const FLUSH_EVERY_S: f64 = 2.0;
 
 impl<'a> TrackerSink<'a> {
     pub fn new(tracker: &'a Tracker, run_id: String) -> Self {
@@ -49,85 +51,83 @@ impl<'a> TrackerSink<'a> {
             run_id,
             buffer: Vec::new(),
             last_step: 0,
-            last_flush: Instant::now(),
+            last_flush: 0.0,
         }
     }
 
-    fn flush(&mut self) -> Result<(), SinkError> {
+    /// Writes the buffered points and the progress; `time` is the event's.
+    fn flush(&mut self, time: f64) -> Result<(), SinkError> {
         if !self.buffer.is_empty() {
             self.tracker.log_metrics(&self.run_id, &self.buffer)?;
             self.buffer.clear();
         }
         self.tracker.set_progress(&self.run_id, self.last_step)?;
-        self.last_flush = Instant::now();
+        self.last_flush = time;
         Ok(())
+    }
+
+    /// Buffers `scalars` as points of the event's step and time.
+    fn record(&mut self, event: &Event, scalars: &[Scalar]) {
+        self.buffer.extend(scalars.iter().map(|s| MetricPoint {
+            key: s.name.to_string(),
+            step: event.step,
+            value: s.value,
+            wall_time: event.time,
+        }));
     }
 }
 
 impl Sink for TrackerSink<'_> {
     fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
         let run = self.run_id.clone();
-        match event {
-            Event::Started { .. } => self.tracker.set_status(&run, RunStatus::Running, None)?,
-            Event::Step {
-                step,
-                wall_time,
-                scalars,
-            } => {
-                self.last_step = *step;
-                self.buffer.extend(scalars.iter().map(|s| MetricPoint {
-                    key: s.name.to_string(),
-                    step: *step,
-                    value: s.value,
-                    wall_time: *wall_time,
-                }));
-                if self.buffer.len() >= FLUSH_POINTS || self.last_flush.elapsed() >= FLUSH_EVERY {
-                    self.flush()?;
+        let (step, time) = (event.step, event.time);
+        match &event.kind {
+            EventKind::Started { .. } => {
+                self.last_flush = time;
+                self.tracker.set_status(&run, RunStatus::Running, None)?;
+            }
+            EventKind::Step { scalars } => {
+                self.last_step = step;
+                self.record(event, scalars);
+                if self.buffer.len() >= FLUSH_POINTS || time - self.last_flush >= FLUSH_EVERY_S {
+                    self.flush(time)?;
                 }
             }
-            Event::Eval { step, scores } => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64());
-                self.buffer.extend(scores.iter().map(|s| MetricPoint {
-                    key: s.name.to_string(),
-                    step: *step,
-                    value: s.value,
-                    wall_time: now,
-                }));
-                self.flush()?;
+            EventKind::Eval { scores } => {
+                self.record(event, scores);
+                self.flush(time)?;
             }
-            Event::Samples { step, .. } => {
-                self.flush()?;
+            EventKind::Samples { .. } => {
+                self.flush(time)?;
                 self.tracker.add_artifact(
                     &run,
                     "samples",
-                    Some(*step),
-                    &RunLayout::sample_rel(*step),
+                    Some(step),
+                    &RunLayout::sample_rel(step),
                 )?;
             }
-            Event::Checkpoint { step, dir } => {
-                self.flush()?;
+            EventKind::Checkpoint { dir } => {
+                self.flush(time)?;
                 let dir = dir.to_string_lossy();
                 self.tracker
-                    .add_artifact(&run, "checkpoint", Some(*step), &dir)?;
+                    .add_artifact(&run, "checkpoint", Some(step), &dir)?;
             }
-            Event::Finished { .. } => {
-                self.flush()?;
+            EventKind::Finished => {
+                self.flush(time)?;
                 self.tracker.set_status(&run, RunStatus::Finished, None)?;
             }
-            Event::Failed { reason, .. } => {
-                self.flush()?;
+            EventKind::Failed { reason } => {
+                self.flush(time)?;
                 self.tracker
                     .set_status(&run, RunStatus::Failed, Some(reason))?;
             }
-            Event::Stopped { reason, .. } => {
-                self.flush()?;
+            EventKind::Stopped { reason } => {
+                self.flush(time)?;
                 self.tracker
                     .set_status(&run, RunStatus::Stopped, Some(reason))?;
             }
-            Event::Interrupted { step } => {
-                self.flush()?;
+            EventKind::Interrupted => {
+                self.flush(time)?;
                 let reason = format!(
                     "stopped by the user after step {step}; continue with `gan-lab resume {run}`"
                 );
@@ -142,7 +142,7 @@ impl Sink for TrackerSink<'_> {
 impl Drop for TrackerSink<'_> {
     /// Whatever happens to the run, points already received are not lost.
     fn drop(&mut self) {
-        let _ = self.flush();
+        let _ = self.flush(self.last_flush);
     }
 }
 
@@ -160,22 +160,23 @@ pub struct ProgressSink {
 const PLAIN_PERCENT: u64 = 5;
 const PLAIN_EVERY: Duration = Duration::from_secs(30);
 
+/// Times are the events' (Unix seconds).
 struct PlainLines {
     name: String,
-    started: Instant,
+    started: f64,
     start_step: u64,
     total: u64,
-    last_at: Instant,
+    last_at: f64,
     last_percent: u64,
 }
 
 impl PlainLines {
-    /// Whether `step` is due for a line.
-    fn due(&self, step: u64, now: Instant) -> bool {
+    /// Whether `step`, at time `now`, is due for a line.
+    fn due(&self, step: u64, now: f64) -> bool {
         let percent = step * 100 / self.total.max(1);
         step >= self.total
             || percent >= self.last_percent + PLAIN_PERCENT
-            || now.duration_since(self.last_at) >= PLAIN_EVERY
+            || now - self.last_at >= PLAIN_EVERY.as_secs_f64()
     }
 
     /// `dcgan: step 120/400 (30%) D 0.693 G 0.701 412 img/s, ETA 1m12s`.
@@ -202,16 +203,15 @@ impl ProgressSink {
     /// (`None`: they print nothing).
     pub fn new(name: &str, objective: Option<Objective>) -> Self {
         if !std::io::stderr().is_terminal() {
-            let now = Instant::now();
             return Self {
                 bar: ProgressBar::hidden(),
                 objective,
                 plain: Some(PlainLines {
                     name: name.to_string(),
-                    started: now,
+                    started: 0.0,
                     start_step: 0,
                     total: 0,
-                    last_at: now,
+                    last_at: 0.0,
                     last_percent: 0,
                 }),
             };
@@ -245,23 +245,21 @@ impl ProgressSink {
 
 impl Sink for ProgressSink {
     fn on_event(&mut self, event: &Event) -> Result<(), SinkError> {
-        match event {
-            Event::Started {
-                start_step,
-                total_steps,
-            } => {
+        let (step, time) = (event.step, event.time);
+        match &event.kind {
+            EventKind::Started { total_steps } => {
                 self.bar.set_length(*total_steps);
-                self.bar.set_position(*start_step);
+                self.bar.set_position(step);
                 self.bar.reset_eta();
                 if let Some(p) = &mut self.plain {
-                    p.started = Instant::now();
-                    p.last_at = p.started;
-                    p.start_step = *start_step;
+                    p.started = time;
+                    p.last_at = time;
+                    p.start_step = step;
                     p.total = *total_steps;
-                    p.last_percent = start_step * 100 / total_steps.max(&1);
+                    p.last_percent = step * 100 / total_steps.max(&1);
                 }
             }
-            Event::Step { step, scalars, .. } => {
+            EventKind::Step { scalars } => {
                 let get = |n: &str| scalars.iter().find(|s| s.name == n).map(|s| s.value);
                 let mut msg = String::new();
                 if let (Some(d), Some(g)) = (get("loss_d"), get("loss_g")) {
@@ -273,32 +271,32 @@ impl Sink for ProgressSink {
                 if let Some(ips) = get("img_per_s") {
                     msg += &format!(" {ips:.0} img/s");
                 }
-                if let Some(p) = &mut self.plain {
-                    let now = Instant::now();
-                    if p.due(*step, now) {
-                        eprintln!("{}", p.line(*step, &msg, now.duration_since(p.started)));
-                        p.last_at = now;
-                        p.last_percent = step * 100 / p.total.max(1);
-                    }
+                if let Some(p) = &mut self.plain
+                    && p.due(step, time)
+                {
+                    let elapsed = Duration::from_secs_f64((time - p.started).max(0.0));
+                    eprintln!("{}", p.line(step, &msg, elapsed));
+                    p.last_at = time;
+                    p.last_percent = step * 100 / p.total.max(1);
                 }
                 self.bar.set_message(msg);
-                self.bar.set_position(*step);
+                self.bar.set_position(step);
             }
-            Event::Finished { .. }
-            | Event::Failed { .. }
-            | Event::Interrupted { .. }
-            | Event::Stopped { .. } => {
+            EventKind::Finished
+            | EventKind::Failed { .. }
+            | EventKind::Interrupted
+            | EventKind::Stopped { .. } => {
                 self.bar.finish();
             }
-            Event::Eval { step, scores } => {
-                if let Some(line) = self.eval_line(*step, scores) {
+            EventKind::Eval { scores } => {
+                if let Some(line) = self.eval_line(step, scores) {
                     match &self.plain {
                         Some(p) => eprintln!("{}: {line}", p.name),
                         None => self.bar.println(line),
                     }
                 }
             }
-            Event::Samples { .. } | Event::Checkpoint { .. } => {}
+            EventKind::Samples { .. } | EventKind::Checkpoint { .. } => {}
         }
         Ok(())
     }
@@ -334,7 +332,7 @@ mod tests {
 
     #[test]
     fn plain_lines_come_every_few_percent_or_every_half_minute() {
-        let t0 = Instant::now();
+        let t0 = 1_700_000_000.0;
         let mut p = PlainLines {
             name: "dcgan".into(),
             started: t0,
@@ -346,8 +344,8 @@ mod tests {
         assert!(!p.due(19, t0));
         assert!(p.due(20, t0), "5% of 400");
         p.last_percent = 5;
-        assert!(!p.due(30, t0 + Duration::from_secs(29)));
-        assert!(p.due(30, t0 + Duration::from_secs(30)));
+        assert!(!p.due(30, t0 + 29.0));
+        assert!(p.due(30, t0 + 30.0));
         assert!(p.due(400, t0), "the last step");
         assert_eq!(
             p.line(100, "D 0.693 G 0.701 412 img/s", Duration::from_secs(30)),
