@@ -61,7 +61,7 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
     }
     // The runs table as a reader first sees it: newest first, the hostile
     // name as plain text, and of the parameters only those that differ.
-    let duration = (r"\| (\d+h )?(\d+m )?\d+[sm] \|", "| [duration] |");
+    let duration = (r"\| (\d+h )?(\d+m )?\d+[hms] \|", "| [duration] |");
     insta::with_settings!({filters => filters(&[duration])}, {
         insta::assert_snapshot!("runs_table", table_text(&html, "runs-table"));
     });

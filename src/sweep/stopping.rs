@@ -12,6 +12,7 @@ use crate::store::tracker::Tracker;
 use crate::sweep::spec::MedianRule;
 use crate::train::events::SinkError;
 use crate::train::runner::EarlyStop;
+use crate::util::stats;
 
 /// The rule, bound to one run of one sweep.
 pub struct MedianStop<'a> {
@@ -36,14 +37,7 @@ pub fn trails_median(
     if others.len() < min_runs.max(1) {
         return None;
     }
-    let mut sorted = others.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    };
+    let median = stats::median(others.iter().copied())?;
     // A non-finite score (a broken generator) trails any median.
     let worse = !value.is_finite()
         || if lower_is_better {

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::store::layout::RunLayout;
 use crate::store::tracker::{MetricPoint, RunStatus, Tracker};
 use crate::train::events::{Event, EventKind, Sink, SinkError};
+use crate::util::table::format_duration;
 
 /// Writes sample grids as PNG files into the run folder.
 pub struct ArtifactSink {
@@ -179,15 +180,14 @@ impl PlainLines {
             || now - self.last_at >= PLAIN_EVERY.as_secs_f64()
     }
 
-    /// `dcgan: step 120/400 (30%) D 0.693 G 0.701 412 img/s, ETA 1m12s`.
+    /// `dcgan: step 120/400 (30%) D 0.693 G 0.701 412 img/s, ETA 1m 12s`.
     fn line(&self, step: u64, msg: &str, elapsed: Duration) -> String {
         let done = step.saturating_sub(self.start_step);
         let left = self.total.saturating_sub(step);
         let eta = if done == 0 {
             "?".to_string()
         } else {
-            let secs = (elapsed.as_secs_f64() * left as f64 / done as f64).round() as u64;
-            format!("{}m{:02}s", secs / 60, secs % 60)
+            format_duration(elapsed.as_secs_f64() * left as f64 / done as f64)
         };
         format!(
             "{}: step {step}/{} ({}%) {msg}, ETA {eta}",
@@ -349,7 +349,7 @@ mod tests {
         assert!(p.due(400, t0), "the last step");
         assert_eq!(
             p.line(100, "D 0.693 G 0.701 412 img/s", Duration::from_secs(30)),
-            "dcgan: step 100/400 (25%) D 0.693 G 0.701 412 img/s, ETA 1m30s"
+            "dcgan: step 100/400 (25%) D 0.693 G 0.701 412 img/s, ETA 1m 30s"
         );
         assert_eq!(
             p.line(0, "", Duration::ZERO),

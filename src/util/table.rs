@@ -1,5 +1,6 @@
-//! Terminal output helpers: plain aligned tables (comfy-table) and UTC times
-//! (jiff), shared by `list`, `show` and the sweep summary.
+//! Terminal output helpers: plain aligned tables (comfy-table), UTC times and
+//! durations (jiff), shared by `list`, `show`, the sweep summary, the report,
+//! the progress lines and the tracker's liveness reasons.
 
 use comfy_table::{CellAlignment, ColumnConstraint, Table, Width, presets};
 
@@ -47,6 +48,18 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Seconds as a duration, rounded to the second, in jiff's friendly style:
+/// `5s`, `3m 5s`, `1h 2m 5s`, `2h`. The one duration style of every output
+/// (report table, progress ETA, a lost run's silence).
+pub fn format_duration(seconds: f64) -> String {
+    let whole = if seconds.is_finite() {
+        seconds.max(0.0).round() as i64
+    } else {
+        0
+    };
+    format!("{:#}", jiff::SignedDuration::from_secs(whole))
+}
+
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.
 pub fn format_time(unix: f64) -> String {
     let Ok(when) = jiff::Timestamp::from_second(unix as i64) else {
@@ -58,6 +71,18 @@ pub fn format_time(unix: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(format_duration(5.0), "5s");
+        assert_eq!(format_duration(61.2), "1m 1s");
+        assert_eq!(format_duration(185.0), "3m 5s");
+        assert_eq!(format_duration(600.0), "10m");
+        assert_eq!(format_duration(3725.0), "1h 2m 5s");
+        assert_eq!(format_duration(5.0 * 3600.0), "5h");
+        assert_eq!(format_duration(-3.0), "0s");
+        assert_eq!(format_duration(f64::NAN), "0s");
+    }
 
     #[test]
     fn formats_utc_times() {

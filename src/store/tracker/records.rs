@@ -1,18 +1,35 @@
 //! The tracker's rows as Rust values: runs and their status and liveness,
 //! metric points, artifacts, sweeps, and the filter for listing runs.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rusqlite::Row;
 use rusqlite::types::Type;
 use serde::{Deserialize, Serialize};
 
 use super::{LOST_AFTER, Result, TrackerError};
+use crate::util::table::format_duration;
 
-/// The life cycle of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The life cycle of a run. Its strings (`running`, `finished`, ...) are
+/// stored in the database's `runs.status`: the `strum` derives spell them, and
+/// a test pins them.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(
+    serialize_all = "lowercase",
+    parse_err_ty = TrackerError,
+    parse_err_fn = invalid_status
+)]
 pub enum RunStatus {
     Running,
     Finished,
@@ -24,35 +41,12 @@ pub enum RunStatus {
 
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Finished => "finished",
-            Self::Failed => "failed",
-            Self::Interrupted => "interrupted",
-            Self::Stopped => "stopped",
-        }
+        self.into()
     }
 }
 
-impl FromStr for RunStatus {
-    type Err = TrackerError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "running" => Ok(Self::Running),
-            "finished" => Ok(Self::Finished),
-            "failed" => Ok(Self::Failed),
-            "interrupted" => Ok(Self::Interrupted),
-            "stopped" => Ok(Self::Stopped),
-            _ => Err(TrackerError::InvalidStatus(s.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+fn invalid_status(text: &str) -> TrackerError {
+    TrackerError::InvalidStatus(text.to_string())
 }
 
 /// What [`Tracker::create_run`](super::Tracker::create_run) records about a
@@ -143,7 +137,7 @@ impl RunRecord {
                 why: format!(
                     "no heartbeat from {} for {}",
                     self.process_label(),
-                    duration_label(silent)
+                    format_duration(silent)
                 ),
             };
         }
@@ -182,17 +176,6 @@ pub fn status_with_reason(run: &RunRecord, now: f64, this_host: &str) -> (String
         Liveness::Alive | Liveness::NotRunning => {
             (run.status.to_string(), run.status_reason.clone())
         }
-    }
-}
-
-/// Seconds as "42 s", "12 min" or "3.5 h".
-fn duration_label(seconds: f64) -> String {
-    if seconds < 120.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 7200.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else {
-        format!("{:.1} h", seconds / 3600.0)
     }
 }
 
@@ -381,10 +364,23 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_well() {
-        assert_eq!(duration_label(61.2), "61 s");
-        assert_eq!(duration_label(600.0), "10 min");
-        assert_eq!(duration_label(5.0 * 3600.0), "5.0 h");
+    fn status_strings_are_the_stored_ones() {
+        let stored = [
+            (RunStatus::Running, "running"),
+            (RunStatus::Finished, "finished"),
+            (RunStatus::Failed, "failed"),
+            (RunStatus::Interrupted, "interrupted"),
+            (RunStatus::Stopped, "stopped"),
+        ];
+        for (status, text) in stored {
+            assert_eq!(status.as_str(), text);
+            assert_eq!(status.to_string(), text);
+            assert_eq!(text.parse::<RunStatus>().unwrap(), status);
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{text}\"")
+            );
+        }
     }
 
     #[test]
