@@ -825,18 +825,9 @@ fn list_and_show_print_any_stored_name() {
     let id = Tracker::open(&db)
         .unwrap()
         .create_run(&NewRun {
-            experiment: "e".into(),
-            name: "placeholder".into(),
-            variant: "vanilla".into(),
-            spec_text: String::new(),
             spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "test".into(),
-            host: "test".into(),
             run_dir: "r".into(),
-            total_steps: 1,
-            sweep_id: None,
+            ..new_run("e", "placeholder")
         })
         .unwrap();
     let stored = format!(

@@ -225,22 +225,13 @@ fn describe(selection: &Selection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tracker::{MetricPoint, NewRun};
+    use crate::store::tracker::{MetricPoint, NewRun, fixtures};
 
     fn new_run(name: &str) -> NewRun {
         NewRun {
-            experiment: "exp".into(),
-            name: name.into(),
-            variant: "vanilla".into(),
-            spec_text: format!("(name: \"{name}\")"),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "test".into(),
-            host: "host".into(),
             run_dir: "r".into(),
             total_steps: 20,
-            sweep_id: None,
+            ..fixtures::new_run("exp", name)
         }
     }
 

@@ -135,30 +135,12 @@ fn live_pid(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tracker::fixtures;
 
     fn record(status: RunStatus) -> RunRecord {
         RunRecord {
-            id: "r".into(),
-            experiment_id: 1,
-            experiment: "e".into(),
-            name: "n".into(),
-            variant: "vanilla".into(),
-            status,
-            status_reason: None,
-            spec_text: String::new(),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "t".into(),
-            host: "h".into(),
-            run_dir: "r".into(),
-            total_steps: 10,
-            steps_done: 0,
-            started_at: 0.0,
-            ended_at: None,
             sweep_id: Some("s".into()),
-            pid: None,
-            heartbeat_at: None,
+            ..fixtures::record(status)
         }
     }
 

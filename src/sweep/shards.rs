@@ -190,30 +190,17 @@ pub fn render(tasks: &[TaskStatus]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tracker::fixtures;
 
     fn record(status: RunStatus, heartbeat: f64) -> RunRecord {
         RunRecord {
-            id: "r".into(),
-            experiment_id: 1,
-            experiment: "e".into(),
-            name: "n".into(),
-            variant: "vanilla".into(),
-            status,
             status_reason: Some("boom".into()),
-            spec_text: String::new(),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "t".into(),
             host: "node7".into(),
-            run_dir: "r".into(),
-            total_steps: 10,
             steps_done: 4,
-            started_at: 0.0,
-            ended_at: None,
             sweep_id: Some("s".into()),
             pid: Some(1),
             heartbeat_at: Some(heartbeat),
+            ..fixtures::record(status)
         }
     }
 

@@ -128,24 +128,14 @@ mod tests {
 
     #[test]
     fn reads_the_other_runs_from_the_database() {
-        use crate::store::tracker::{MetricPoint, NewRun};
+        use crate::store::tracker::{MetricPoint, NewRun, fixtures};
         let t = Tracker::open_in_memory().unwrap();
         let mut ids = Vec::new();
         for (i, fid) in [100.0, 200.0, 300.0, 400.0].into_iter().enumerate() {
             let id = t
                 .create_run(&NewRun {
-                    experiment: "e".into(),
-                    name: format!("r{i}"),
-                    variant: "vanilla".into(),
-                    spec_text: String::new(),
-                    spec_hash: String::new(),
-                    seed: 1,
-                    device: "flex".into(),
-                    code_version: "t".into(),
-                    host: "h".into(),
-                    run_dir: format!("r{i}"),
-                    total_steps: 10,
                     sweep_id: Some("s".into()),
+                    ..fixtures::new_run("e", &format!("r{i}"))
                 })
                 .unwrap();
             t.log_metrics(

@@ -1,8 +1,6 @@
 //! Tests across the metrics: a cross-check of FID and KID against numpy/scipy, and an
 //! ignored timing run on 10,000 samples.
 
-use std::time::Instant;
-
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::testutil::{NUM_CLASSES, correlated, feats};
@@ -169,64 +167,4 @@ fn cross_check_with_numpy_scipy() {
         (ours - reference.mmd2).abs(),
         (k.mean - reference.mmd2_equal).abs()
     );
-}
-
-#[test]
-#[ignore = "timing on 10,000 × 128 features; run with --release --ignored --nocapture"]
-fn timing_10k() {
-    let (n, d) = (10_000, 128);
-    let real = correlated(30, n, d, 0.2, 0.0);
-    let generated = correlated(31, n, d, 0.2, 0.1);
-    let mut rng = StdRng::seed_from_u64(32);
-    let probs: Vec<f32> = (0..n)
-        .flat_map(|_| {
-            let raw: Vec<f32> = (0..NUM_CLASSES)
-                .map(|_| rng.random::<f32>().powi(4))
-                .collect();
-            let sum: f32 = raw.iter().sum();
-            raw.into_iter().map(move |v| v / sum)
-        })
-        .collect();
-    let (r, g, p) = (
-        feats(&real, d),
-        feats(&generated, d),
-        feats(&probs, NUM_CLASSES),
-    );
-
-    let total = Instant::now();
-    let t = Instant::now();
-    let reference = Gaussian::fit(r).unwrap();
-    let fit_time = t.elapsed();
-    let t = Instant::now();
-    let f = Gaussian::fit(g)
-        .unwrap()
-        .frechet_distance(&reference)
-        .unwrap();
-    println!(
-        "FID  {f:.4}  (reference fit {fit_time:.2?}, generated fit + distance {:.2?})",
-        t.elapsed()
-    );
-    let t = Instant::now();
-    let k = kid(r, g, &KidOptions::default()).unwrap();
-    println!("KID  {:.6} ± {:.6}  {:.2?}", k.mean, k.std, t.elapsed());
-    let t = Instant::now();
-    let s = inception_score(p, DEFAULT_IS_SPLITS).unwrap();
-    println!("IS   {:.4} ± {:.4}  {:.2?}", s.mean, s.std, t.elapsed());
-    let t = Instant::now();
-    let c = class_coverage(p, NUM_CLASSES).unwrap();
-    println!(
-        "cov  {} classes, KL {:.4}  {:.2?}",
-        c.classes_covered,
-        c.kl_from_uniform,
-        t.elapsed()
-    );
-    let t = Instant::now();
-    let pr = precision_recall(r, g, DEFAULT_PR_K).unwrap();
-    println!(
-        "P/R  {:.4} / {:.4}  {:.2?}",
-        pr.precision,
-        pr.recall,
-        t.elapsed()
-    );
-    println!("total {:.2?}", total.elapsed());
 }

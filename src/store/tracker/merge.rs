@@ -347,7 +347,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tracker::tests::{new_run, point};
+    use crate::store::tracker::fixtures::{new_run, point};
     use crate::store::tracker::{NewRun, SweepRecord};
 
     fn sweep_run(name: &str) -> NewRun {

@@ -262,10 +262,9 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
-    use crate::store::tracker::tests::{new_run, point};
+    use crate::store::tracker::fixtures::{new_run, point};
 
     #[test]
     fn metrics_and_artifacts_round_trip() {
@@ -354,7 +353,6 @@ mod tests {
         );
     }
 
-    /// `cargo test --release -- --ignored --nocapture bench_log_metrics`
     #[test]
     fn the_metrics_view_gives_sql_one_row_per_point() {
         let t = Tracker::open_in_memory().unwrap();
@@ -382,50 +380,6 @@ mod tests {
                 ("loss_d".to_string(), 2, Some(0.6)),
                 ("loss_d".to_string(), 3, Some(0.5)),
             ]
-        );
-    }
-
-    #[test]
-    #[ignore]
-    fn bench_log_metrics() {
-        const BATCH: u64 = 1000;
-        const BATCHES: u64 = 500;
-        let dir = tempfile::tempdir().unwrap();
-        let t = Tracker::open(&dir.path().join("bench.db")).unwrap();
-        let id = t.create_run(&new_run("bench", "bench")).unwrap();
-        let keys = [
-            "loss_d",
-            "loss_g",
-            "d_real",
-            "d_fake",
-            "grad_norm_d",
-            "grad_norm_g",
-            "img_per_s",
-            "lr",
-        ];
-        let batches: Vec<Vec<MetricPoint>> = (0..BATCHES)
-            .map(|b| {
-                (0..BATCH)
-                    .map(|i| {
-                        let n = b * BATCH + i;
-                        point(
-                            keys[n as usize % keys.len()],
-                            n / keys.len() as u64,
-                            n as f64 * 1e-3,
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
-        let start = Instant::now();
-        for batch in &batches {
-            t.log_metrics(&id, batch).unwrap();
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let points = (BATCH * BATCHES) as f64;
-        println!(
-            "log_metrics: {points} points in batches of {BATCH}: {seconds:.3} s, {:.0} points/s",
-            points / seconds
         );
     }
 }

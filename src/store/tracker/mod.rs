@@ -37,6 +37,8 @@
 //! tags), `metrics` (metric series and artifacts), `series` (how points are
 //! packed into chunks, and the digests a report reads), `sweeps` (the sweep registry).
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod heartbeat;
 mod merge;
 mod metrics;
@@ -189,6 +191,13 @@ pub enum TrackerError {
         limit: usize,
     },
 }
+
+// A tracker error crosses threads (a sweep's pool, the serve command's
+// runtime): checked when the crate compiles, not when a test runs.
+const _: fn() = || {
+    fn send_sync_static<T: std::error::Error + Send + Sync + 'static>() {}
+    send_sync_static::<TrackerError>();
+};
 
 impl TrackerError {
     /// Whether the error comes from the user's input (a run reference, a
@@ -477,42 +486,9 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::{dead_pid, new_run, point};
     use super::*;
     use std::sync::Barrier;
-
-    pub(super) fn new_run(experiment: &str, name: &str) -> NewRun {
-        NewRun {
-            experiment: experiment.into(),
-            name: name.into(),
-            variant: "dcgan".into(),
-            spec_text: "(name: \"x\")".into(),
-            spec_hash: format!("hash-{name}"),
-            seed: u64::MAX - 1,
-            device: "cpu".into(),
-            code_version: "0.1.0".into(),
-            host: "test".into(),
-            run_dir: name.into(),
-            total_steps: 100,
-            sweep_id: None,
-        }
-    }
-
-    pub(super) fn point(key: &str, step: u64, value: f64) -> MetricPoint {
-        MetricPoint {
-            key: key.into(),
-            step,
-            value,
-            wall_time: 1000.0 + step as f64,
-        }
-    }
-
-    /// A pid no process has: a child that has exited and been reaped.
-    pub(super) fn dead_pid() -> u32 {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        pid
-    }
 
     pub(super) fn user_version(t: &Tracker) -> u32 {
         t.conn
@@ -554,12 +530,6 @@ mod tests {
             .pragma_query_value(None, "busy_timeout", |r| r.get(0))
             .unwrap();
         assert_eq!(timeout, 30_000);
-    }
-
-    #[test]
-    fn errors_can_cross_threads() {
-        fn check<T: std::error::Error + Send + Sync + 'static>() {}
-        check::<TrackerError>();
     }
 
     #[test]
@@ -786,7 +756,7 @@ mod read_only_fs {
         std::fs::create_dir_all(&ro).unwrap();
         let id = {
             let t = Tracker::open(&src.join("runs.db")).unwrap();
-            t.create_run(&tests::new_run("e", "a")).unwrap()
+            t.create_run(&fixtures::new_run("e", "a")).unwrap()
         };
         let _mount = Mount::read_only(&src, &ro);
         let path = ro.join("runs.db");

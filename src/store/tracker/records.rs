@@ -279,31 +279,15 @@ pub(super) fn run_from_row(row: &Row) -> rusqlite::Result<RunRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tracker::tests::dead_pid;
+    use crate::store::tracker::fixtures::{dead_pid, record};
 
     fn running(host: &str, pid: Option<u32>, heartbeat_at: Option<f64>) -> RunRecord {
         RunRecord {
-            id: "r".into(),
-            experiment_id: 1,
-            experiment: "e".into(),
-            name: "n".into(),
-            variant: "vanilla".into(),
-            status: RunStatus::Running,
-            status_reason: None,
-            spec_text: String::new(),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "t".into(),
             host: host.into(),
-            run_dir: "r".into(),
-            total_steps: 10,
-            steps_done: 0,
             started_at: 1000.0,
-            ended_at: None,
-            sweep_id: None,
             pid,
             heartbeat_at,
+            ..record(RunStatus::Running)
         }
     }
 

@@ -344,7 +344,7 @@ fn found(changed: usize, run: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tracker::tests::{dead_pid, new_run, point};
+    use crate::store::tracker::fixtures::{dead_pid, new_run, point};
     use crate::store::tracker::{LOST_AFTER, TrackerError};
 
     #[test]

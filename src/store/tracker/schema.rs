@@ -316,7 +316,8 @@ fn backup(conn: &Connection, path: &Path, version: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tracker::tests::{new_run, point, user_version};
+    use crate::store::tracker::fixtures::{new_run, point};
+    use crate::store::tracker::tests::user_version;
     use crate::store::tracker::{Liveness, RunStatus, Tracker};
 
     #[test]

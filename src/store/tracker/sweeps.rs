@@ -84,7 +84,7 @@ impl Tracker {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::tracker::tests::{new_run, point};
+    use crate::store::tracker::fixtures::{new_run, point};
     use crate::store::tracker::{SweepRecord, Tracker};
 
     #[test]
