@@ -11,7 +11,8 @@
 //!
 //! The parts, lowest first; each imports only the parts before it:
 //! `util`, `data`, `spec`, `store`, `eval`, `train`, `sweep`, `report`,
-//! `commands`.
+//! `commands`. (`eval` and `sweep` also take the commands' shared settings,
+//! `context::Context` and `device::DeviceChoice`, which sit below them.)
 
 pub mod commands;
 pub mod context;

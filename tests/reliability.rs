@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::common::process::{gan_lab, gan_lab_cached, stderr, stdout};
-use crate::common::{bin, fake_data};
+use crate::common::{bin, fake_data, new_run};
 
 /// A spec for these tests: `steps` steps of `arch` at `batch`, checkpoints
 /// every `checkpoint` steps and samples only at the end, so that metrics

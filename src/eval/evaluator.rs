@@ -12,31 +12,25 @@
 //! retrained one scores only when chosen (`--evaluator DIR`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
-};
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Bytes, TensorData};
-use gan_lab_variants::ops;
-use indicatif::{ProgressBar, ProgressStyle};
-use rand::seq::SliceRandom;
-use rand::{SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::data::{self, Dataset, IMAGE_PIXELS, Split, to_unit_range};
 
 /// Bump when the architecture or training changes: old caches are then ignored.
+mod net;
+
+pub use net::EvaluatorNet;
+use net::train_net;
+
 pub const VERSION: u32 = 1;
 /// Width of the feature vector the distribution scores use.
 pub const FEATURE_DIM: usize = 128;
@@ -125,52 +119,6 @@ impl EvaluatorError {
 }
 
 pub type Result<T, E = EvaluatorError> = std::result::Result<T, E>;
-
-#[derive(Module, Debug)]
-pub struct EvaluatorNet {
-    c1: Conv2d,
-    bn1: BatchNorm,
-    c2: Conv2d,
-    bn2: BatchNorm,
-    pool: MaxPool2d,
-    fc1: Linear,
-    drop: Dropout,
-    fc2: Linear,
-}
-
-impl EvaluatorNet {
-    pub fn new(device: &Device) -> Self {
-        let conv = |c: [usize; 2]| {
-            Conv2dConfig::new(c, [3, 3])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device)
-        };
-        Self {
-            c1: conv([1, 32]),
-            bn1: BatchNormConfig::new(32).init(device),
-            c2: conv([32, 64]),
-            bn2: BatchNormConfig::new(64).init(device),
-            pool: MaxPool2dConfig::new([2, 2]).init(),
-            fc1: LinearConfig::new(64 * 7 * 7, FEATURE_DIM).init(device),
-            drop: DropoutConfig::new(0.3).init(),
-            fc2: LinearConfig::new(FEATURE_DIM, CLASSES).init(device),
-        }
-    }
-
-    /// Images `[n, 1, 28, 28]` in `[-1, 1]` to (features `[n, 128]`, logits `[n, 10]`).
-    pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        // The training step's fused layers (burn's own off the flex device).
-        let block = |conv: &Conv2d, bn: &BatchNorm, x: Tensor<4>| {
-            self.pool
-                .forward(ops::batch_norm_relu(bn, ops::conv2d(conv, x)))
-        };
-        let x = block(&self.c1, &self.bn1, x);
-        let x = block(&self.c2, &self.bn2, x);
-        let features = relu(self.fc1.forward(x.flatten(1, 3)));
-        let logits = self.fc2.forward(self.drop.forward(features.clone()));
-        (features, logits)
-    }
-}
 
 /// What is known about a trained evaluator (stored beside its weights).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -494,70 +442,6 @@ fn to_vec(t: Tensor<2>) -> Vec<f32> {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .unwrap_or_default()
-}
-
-/// The trained network, or `None` when `stop` was set first.
-fn train_net(
-    train: &Dataset,
-    device: &Device,
-    progress: bool,
-    stop: &AtomicBool,
-) -> Option<EvaluatorNet> {
-    device.seed(0);
-    let ad = device.clone().autodiff();
-    let mut net = EvaluatorNet::new(&ad);
-    let mut optim = AdamConfig::new().init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
-    let pixels = to_unit_range(&train.images.pixels);
-    let n = train.labels.len();
-    let steps_per_epoch = n / BATCH;
-    let bar = if progress {
-        ProgressBar::new((EPOCHS * steps_per_epoch) as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "training the evaluator [{bar:30}] {pos}/{len} {msg} [{elapsed} < {eta}]",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut rng = StdRng::seed_from_u64(0);
-    for epoch in 0..EPOCHS {
-        order.shuffle(&mut rng);
-        // Step decay: the last epoch at a tenth of the rate.
-        let lr = if epoch + 1 == EPOCHS { 1e-4 } else { 1e-3 };
-        for step in 0..steps_per_epoch {
-            if stop.load(Ordering::SeqCst) {
-                bar.finish_and_clear();
-                return None;
-            }
-            let idx = &order[step * BATCH..(step + 1) * BATCH];
-            let mut x = Vec::with_capacity(BATCH * IMAGE_PIXELS);
-            for &i in idx {
-                x.extend_from_slice(&pixels[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
-            }
-            let y: Vec<i64> = idx.iter().map(|&i| train.labels[i] as i64).collect();
-            let x = Tensor::from_data(TensorData::new(x, [BATCH, 1, 28, 28]), &ad);
-            let y = Tensor::from_data(TensorData::new(y, [BATCH]), &ad);
-            let (_, logits) = net.forward(x);
-            let loss = loss_fn.forward(logits, y);
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(lr, net, grads);
-            if step % 50 == 0 {
-                bar.set_message(format!(
-                    "epoch {}/{EPOCHS} loss {:.3}",
-                    epoch + 1,
-                    loss.into_scalar::<f32>()
-                ));
-            }
-            bar.inc(1);
-        }
-    }
-    bar.finish_and_clear();
-    Some(net)
 }
 
 #[cfg(test)]

@@ -35,12 +35,17 @@
 //! run folders and sample files stored in the database are joined with
 //! [`paths::join_inside`](crate::util::paths::join_inside), so neither a name nor
 //! the database can make the report write or read outside its folders.
+//!
+//! May import: `util`, `spec` (label keys), `store` (runs, series, run
+//! folders), `sweep` (the ranking of a sweep's configurations). Never
+//! `train`, `eval` or `commands`.
 
 pub mod chart;
 pub mod curves;
 pub mod diagnosis;
 mod load;
 pub mod panels;
+mod sample_grids;
 pub mod sweep_section;
 mod table;
 mod view;

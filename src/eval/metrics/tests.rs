@@ -1,9 +1,7 @@
-//! Tests across the metrics: a cross-check of FID and KID against numpy/scipy, and an
-//! ignored timing run on 10,000 samples.
+//! Tests across the metrics: a cross-check of FID and KID against numpy/scipy
+//! (their timing on 10,000 samples is a benchmark: `cargo bench -- metrics`).
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
-
-use super::testutil::{NUM_CLASSES, correlated, feats};
+use super::testutil::{correlated, feats};
 use super::*;
 
 const PYTHON_REFERENCE: &str = r#"

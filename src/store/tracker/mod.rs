@@ -486,7 +486,7 @@ fn enable_wal(conn: &Connection, path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{dead_pid, new_run, point};
+    use super::fixtures::{new_run, point};
     use super::*;
     use std::sync::Barrier;
 

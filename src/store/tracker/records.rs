@@ -5,7 +5,7 @@ use rusqlite::Row;
 use rusqlite::types::Type;
 use serde::{Deserialize, Serialize};
 
-use super::{LOST_AFTER, Result, TrackerError};
+use super::{LOST_AFTER, TrackerError};
 use crate::util::table::format_duration;
 
 /// The life cycle of a run. Its strings (`running`, `finished`, ...) are
