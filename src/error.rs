@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use crate::loader::TooFewImages;
-use crate::{
-    data, device, evaluator, metrics, paths, report, runner, scoring, spec, sweep, tracker,
-};
+use crate::eval::{evaluator, metrics, scoring};
+use crate::store::tracker;
+use crate::train::loader::TooFewImages;
+use crate::train::runner;
+use crate::util::paths;
+use crate::{data, device, report, spec, sweep};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

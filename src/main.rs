@@ -11,9 +11,9 @@ use gan_lab::commands::{self, run::RunReport};
 use gan_lab::context::{ActiveRun, Context, default_cache};
 use gan_lab::device::DeviceChoice;
 use gan_lab::error::AppError;
-use gan_lab::layout::Checkpoint;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::{RunFilter, RunStatus, Tracker};
+use gan_lab::store::layout::Checkpoint;
+use gan_lab::store::tracker::{RunFilter, RunStatus, Tracker};
+use gan_lab::train::events::EventKind;
 
 /// mimalloc keeps the pages of freed buffers for the next training step's
 /// (the system allocator maps, faults in and zeroes every large buffer
@@ -738,30 +738,32 @@ fn execute(cli: Cli) -> Result<ExitCode, AppError> {
 
 fn report_outcome(report: &RunReport, db: &std::path::Path) -> ExitCode {
     let id = &report.run_id;
-    match &report.outcome {
-        Outcome::Finished { steps } => {
+    let step = report.outcome.step;
+    match &report.outcome.kind {
+        EventKind::Finished => {
             println!(
-                "run {id} finished {steps} steps; samples and checkpoints in {}",
+                "run {id} finished {step} steps; samples and checkpoints in {}",
                 report.run_dir.display()
             );
             println!("details: gan-lab --db {} show {id}", db.display());
             ExitCode::SUCCESS
         }
-        Outcome::Interrupted { step } => {
+        EventKind::Interrupted => {
             println!(
                 "run {id} interrupted after step {step}; continue with: gan-lab --db {} resume {id}",
                 db.display()
             );
             ExitCode::from(130)
         }
-        Outcome::Failed { step, reason } => {
+        EventKind::Failed { reason } => {
             eprintln!("run {id} failed at step {step}: {reason}");
             ExitCode::from(1)
         }
-        Outcome::Stopped { step, reason } => {
+        EventKind::Stopped { reason } => {
             println!("run {id} stopped after step {step}: {reason}");
             ExitCode::SUCCESS
         }
+        other => unreachable!("a run ends on its outcome, not on {other:?}"),
     }
 }
 

@@ -7,10 +7,10 @@ use gan_lab_variants::{Hyper, Variant};
 
 use crate::context::Context;
 use crate::error::{AppError, Result};
-use crate::layout::{Checkpoint, RunLayout};
-use crate::runner::RunnerError;
 use crate::spec::{self, Spec};
-use crate::tracker::{RunRecord, Tracker};
+use crate::store::layout::{Checkpoint, RunLayout};
+use crate::store::tracker::{RunRecord, Tracker};
+use crate::train::runner::RunnerError;
 
 /// The optimisation settings a variant is built with.
 pub fn hyper(spec: &Spec) -> Hyper {
@@ -61,7 +61,7 @@ pub fn restore(ctx: &Context, run_ref: &str, which: Checkpoint) -> Result<Restor
     let tracker = Tracker::open(&ctx.db)?;
     let run = tracker.run(run_ref)?;
     let spec = spec::parse_stored(&run.id, &run.spec_text)?;
-    let layout = RunLayout::of(&ctx.db, &run)?;
+    let layout = RunLayout::of(&ctx.db, &run.run_dir)?;
     let (dir, step) = checkpoint_dir(&layout, &run.id, which)?;
     let (mut variant, _) = build_variant(&spec, ctx.device.build()?);
     variant.load(&dir).map_err(|e| RunnerError::Restore {

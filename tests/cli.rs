@@ -144,7 +144,7 @@ fn input_errors_read_like_this() {
     tracker
         .create_run_with_id(
             "0123456789abcdef",
-            &gan_lab::tracker::NewRun {
+            &gan_lab::store::tracker::NewRun {
                 experiment: "e".into(),
                 name: "recorded".into(),
                 variant: "vanilla".into(),

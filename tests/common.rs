@@ -8,12 +8,39 @@ use assert_cmd::Command;
 use assert_cmd::assert::Assert;
 use tempfile::TempDir;
 
+use gan_lab::commands::run::RunReport;
 use gan_lab::data::{Images, write_images, write_labels};
-use gan_lab::tracker::Tracker;
+use gan_lab::store::tracker::{NewRun, Tracker};
+use gan_lab::train::events::EventKind;
 
 /// The `gan-lab` binary cargo built for these tests.
 pub fn bin() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("gan-lab")
+}
+
+/// The step and kind of a run's last event: its outcome (the event's time
+/// differs run to run).
+pub fn outcome(report: &RunReport) -> (u64, EventKind) {
+    (report.outcome.step, report.outcome.kind.clone())
+}
+
+/// A run to create directly in a database: `vanilla`, seed 1, one step,
+/// stored in folder `name`; tests override the fields they care about.
+pub fn new_run(experiment: &str, name: &str) -> NewRun {
+    NewRun {
+        experiment: experiment.into(),
+        name: name.into(),
+        variant: "vanilla".into(),
+        spec_text: String::new(),
+        spec_hash: name.into(),
+        seed: 1,
+        device: "flex".into(),
+        code_version: "test".into(),
+        host: "test".into(),
+        run_dir: name.into(),
+        total_steps: 1,
+        sweep_id: None,
+    }
 }
 
 /// The binary with no flags at all (for `--help` and `check`).

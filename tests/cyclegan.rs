@@ -10,8 +10,8 @@ use std::sync::atomic::AtomicBool;
 use gan_lab::commands::run;
 use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::Tracker;
+use gan_lab::store::tracker::Tracker;
+use gan_lab::train::events::EventKind;
 
 use crate::common::process::{gan_lab_cached, stderr, stdout};
 use crate::common::*;
@@ -166,9 +166,9 @@ fn a_resumed_cyclegan_continues_exactly() {
     // and swapping by the time the run is interrupted.
     let spec = cyclegan_spec(dir.path(), "resume", 4);
     let whole = run::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
-    assert_eq!(whole.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(outcome(&whole), (4, EventKind::Finished));
     let stopped = run::run(&context(dir.path(), &data, true), &spec, &[], None).unwrap();
-    assert_eq!(stopped.outcome, Outcome::Interrupted { step: 1 });
+    assert_eq!(outcome(&stopped), (1, EventKind::Interrupted));
     for file in ["pool_a.f32", "pool_b.f32", "generators.bpk"] {
         assert!(
             stopped
@@ -180,7 +180,7 @@ fn a_resumed_cyclegan_continues_exactly() {
         );
     }
     let resumed = run::resume(&context(dir.path(), &data, false), &stopped.run_id).unwrap();
-    assert_eq!(resumed.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(outcome(&resumed), (4, EventKind::Finished));
 
     let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
     for key in ["loss_d", "loss_g", "loss_d_a", "loss_cycle_b", "loss_idt_a"] {

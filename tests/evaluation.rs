@@ -156,7 +156,7 @@ fn eval_input_errors() {
 /// accuracy recorded with them.
 #[test]
 fn the_built_in_evaluator_scores_the_official_files_at_once() {
-    use gan_lab::evaluator::{Evaluator, PINNED_SHA256, pinned_info};
+    use gan_lab::eval::evaluator::{Evaluator, PINNED_SHA256, pinned_info};
 
     let lab = Lab::with_real_data();
     let text = lab.ok(&["evaluator", "info"]);

@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use gan_lab::layout::RunLayout;
-use gan_lab::tracker::{RunRecord, RunStatus, Tracker, status_label, this_host};
+use gan_lab::store::layout::RunLayout;
+use gan_lab::store::tracker::{RunRecord, RunStatus, Tracker, status_label, this_host};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::common::process::{gan_lab, gan_lab_cached, stderr, stdout};
-use crate::common::{bin, fake_data};
+use crate::common::{bin, fake_data, new_run};
 
 /// A spec for these tests: `steps` steps of `arch` at `batch`, checkpoints
 /// every `checkpoint` steps and samples only at the end, so that metrics
@@ -222,7 +222,7 @@ fn assert_consistent_after_kill(db: &Path, run: &RunRecord) -> (u64, u64) {
         .collect();
     assert_eq!(latest.len(), by_key.len(), "{latest:?}");
     assert!(latest.iter().all(|(_, s)| *s == flushed), "{latest:?}");
-    let layout = RunLayout::of(db, run).unwrap();
+    let layout = RunLayout::of(db, &run.run_dir).unwrap();
     let checkpoint = layout.last_checkpoint().map_or(0, |c| c.1);
     assert!(
         flushed >= checkpoint,
@@ -459,7 +459,7 @@ fn a_signal_interrupts_with_a_checkpoint(sig: libc::c_int) {
     let tracker = Tracker::open(&db).unwrap();
     let stopped = tracker.run(&run.id).unwrap();
     assert_eq!(stopped.status, RunStatus::Interrupted, "signal {sig}");
-    let layout = RunLayout::of(&db, &stopped).unwrap();
+    let layout = RunLayout::of(&db, &stopped.run_dir).unwrap();
     let state = layout.root.join("checkpoints/last/state.json");
     assert!(state.is_file(), "signal {sig}: no {}", state.display());
     let step = RunLayout::checkpoint_step(&layout.root.join("checkpoints/last")).unwrap();
@@ -818,25 +818,16 @@ fn huge_claims_and_names_are_refused_cleanly() {
 /// tracker's length limit may hold (finding 3 of issue 11).
 #[test]
 fn list_and_show_print_any_stored_name() {
-    use gan_lab::tracker::NewRun;
+    use gan_lab::store::tracker::NewRun;
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("runs/db.sqlite");
     let id = Tracker::open(&db)
         .unwrap()
         .create_run(&NewRun {
-            experiment: "e".into(),
-            name: "placeholder".into(),
-            variant: "vanilla".into(),
-            spec_text: String::new(),
             spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "test".into(),
-            host: "test".into(),
             run_dir: "r".into(),
-            total_steps: 1,
-            sweep_id: None,
+            ..new_run("e", "placeholder")
         })
         .unwrap();
     let stored = format!(
@@ -860,7 +851,7 @@ fn list_and_show_print_any_stored_name() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         // `list` cuts long cells to stay a table; `show` prints it whole.
         let shown = match args[0] {
-            "list" => format!("{}…", "y".repeat(gan_lab::table::MAX_CELL - 1)),
+            "list" => format!("{}…", "y".repeat(gan_lab::util::table::MAX_CELL - 1)),
             _ => "y".repeat(65_536),
         };
         assert!(

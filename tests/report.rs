@@ -61,7 +61,7 @@ fn report_of_two_tiny_runs_opens_in_chromium() {
     }
     // The runs table as a reader first sees it: newest first, the hostile
     // name as plain text, and of the parameters only those that differ.
-    let duration = (r"\| (\d+h )?(\d+m )?\d+[sm] \|", "| [duration] |");
+    let duration = (r"\| (\d+h )?(\d+m )?\d+[hms] \|", "| [duration] |");
     insta::with_settings!({filters => filters(&[duration])}, {
         insta::assert_snapshot!("runs_table", table_text(&html, "runs-table"));
     });
@@ -236,7 +236,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// hostile name that matches no run is a user error (exit 2).
 #[test]
 fn hostile_names_write_only_under_reports() {
-    use gan_lab::tracker::{NewRun, Tracker};
+    use gan_lab::store::tracker::{NewRun, Tracker};
 
     const HOSTILE: [&str; 10] = [
         "../x",
@@ -256,18 +256,10 @@ fn hostile_names_write_only_under_reports() {
     for (i, name) in HOSTILE.iter().enumerate() {
         tracker
             .create_run(&NewRun {
-                experiment: name.to_string(),
-                name: format!("run {i}"),
-                variant: "vanilla".into(),
-                spec_text: String::new(),
                 spec_hash: format!("{i}"),
-                seed: 1,
-                device: "flex".into(),
-                code_version: "test".into(),
-                host: "test".into(),
                 run_dir: format!("r{i}"),
-                total_steps: 1,
                 sweep_id: Some(name.to_string()),
+                ..new_run(name, &format!("run {i}"))
             })
             .unwrap();
     }
@@ -337,128 +329,4 @@ fn screenshot_path() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     target.join("report-screenshot.png")
-}
-
-/// Benchmark, not a timed test: builds (or reuses) a synthetic database of
-/// `GAN_LAB_PERF_RUNS` runs (default 1000) x `GAN_LAB_PERF_STEPS` steps
-/// (default 10000) x 8 metrics at `GAN_LAB_PERF_DB` (default in the target
-/// folder), then times reports of the 10 newest runs and of all runs.
-/// Run: cargo test --release --test integration report_performance -- --ignored --nocapture
-#[test]
-#[ignore]
-fn report_performance() {
-    use gan_lab::tracker::{MetricPoint, NewRun, RunFilter, RunStatus, Tracker};
-    use std::time::Instant;
-
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let (runs, steps) = (
-        env("GAN_LAB_PERF_RUNS", 1000),
-        env("GAN_LAB_PERF_STEPS", 10_000),
-    );
-    let db = std::env::var_os("GAN_LAB_PERF_DB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| screenshot_path().with_file_name(format!("perf-{runs}x{steps}.sqlite")));
-    let keys = [
-        "loss_d",
-        "loss_g",
-        "d_real",
-        "d_fake",
-        "acc_real",
-        "acc_fake",
-        "grad_norm_d",
-        "grad_norm_g",
-    ];
-    if !db.exists() {
-        let started = Instant::now();
-        let tracker = Tracker::open(&db).unwrap();
-        for r in 0..runs {
-            let id = tracker
-                .create_run(&NewRun {
-                    experiment: "perf".into(),
-                    name: format!("run-{r:04}"),
-                    variant: "vanilla".into(),
-                    spec_text: String::new(),
-                    spec_hash: format!("{r}"),
-                    seed: (r % 3) as u64,
-                    device: "flex".into(),
-                    code_version: "perf".into(),
-                    host: "perf".into(),
-                    run_dir: format!("perf/{r}"),
-                    total_steps: steps as u64,
-                    sweep_id: None,
-                })
-                .unwrap();
-            // Groups of three seeds with the same learning rate.
-            tracker
-                .log_params(
-                    &id,
-                    &[
-                        ("train.lr_d".into(), format!("{}", r / 3)),
-                        ("train.seed".into(), format!("{}", r % 3)),
-                    ],
-                )
-                .unwrap();
-            let mut points = Vec::with_capacity(1000 * keys.len());
-            for step in 1..=steps as u64 {
-                for (k, key) in keys.iter().enumerate() {
-                    let x = step as f64 / steps as f64;
-                    points.push(MetricPoint {
-                        key: key.to_string(),
-                        step,
-                        value: (x * (k + 1) as f64 * 7.0 + r as f64).sin() + k as f64,
-                        wall_time: step as f64,
-                    });
-                }
-                if points.len() >= 1000 * keys.len() {
-                    tracker.log_metrics(&id, &points).unwrap();
-                    points.clear();
-                }
-            }
-            tracker.log_metrics(&id, &points).unwrap();
-            tracker.set_progress(&id, steps as u64).unwrap();
-            tracker.set_status(&id, RunStatus::Finished, None).unwrap();
-        }
-        eprintln!(
-            "built {} ({runs} runs x {steps} steps x {} metrics) in {:.1}s",
-            db.display(),
-            keys.len(),
-            started.elapsed().as_secs_f64()
-        );
-    }
-    let tracker = Tracker::open(&db).unwrap();
-    let newest: Vec<String> = tracker
-        .list_runs(&RunFilter {
-            limit: Some(10),
-            ..RunFilter::default()
-        })
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    drop(tracker);
-    let out = db.with_extension("report");
-    for (what, selection) in [
-        (
-            "10 newest runs",
-            Selection {
-                runs: newest,
-                ..Selection::default()
-            },
-        ),
-        ("all runs", Selection::default()),
-    ] {
-        let started = Instant::now();
-        let page = report::render(&db, &selection, &out).unwrap();
-        let size = std::fs::metadata(&page).unwrap().len();
-        eprintln!(
-            "report of {what}: {:.2}s, {:.1} MB",
-            started.elapsed().as_secs_f64(),
-            size as f64 / 1e6
-        );
-    }
 }

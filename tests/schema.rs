@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use gan_lab::tracker::{MetricPoint, NewRun, Tracker};
+use gan_lab::store::tracker::{MetricPoint, NewRun, Tracker};
 use std::io::Write;
 
 use crate::common::*;
@@ -54,18 +54,8 @@ fn example_db(dir: &Path) {
     for (name, lr) in [("dcgan-baseline", "1e-4"), ("dcgan-lr2e-4", "2e-4")] {
         let id = tracker
             .create_run(&NewRun {
-                experiment: "dcgan".into(),
-                name: name.into(),
-                variant: "vanilla".into(),
-                spec_text: String::new(),
-                spec_hash: name.into(),
-                seed: 1,
-                device: "flex".into(),
-                code_version: "test".into(),
-                host: "test".into(),
-                run_dir: name.into(),
                 total_steps: 20,
-                sweep_id: None,
+                ..new_run("dcgan", name)
             })
             .unwrap();
         tracker

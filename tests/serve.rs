@@ -15,7 +15,7 @@ use tungstenite::WebSocket;
 use tungstenite::stream::MaybeTlsStream;
 
 use gan_lab::report::{self, Selection};
-use gan_lab::tracker::Tracker;
+use gan_lab::store::tracker::Tracker;
 
 use crate::common::*;
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use gan_lab::tracker::{RunFilter, RunStatus, Tracker};
+use gan_lab::store::tracker::{RunFilter, RunStatus, Tracker};
 
 use crate::common::*;
 
@@ -372,7 +372,7 @@ fn a_sweep_runs_as_a_slurm_job_array_and_merges_back() {
         assert_eq!(fid.len(), 1, "{}", run.name);
         assert!(fid[0].1.is_finite(), "{}", run.name);
         // The samples stay beside the shard, reachable from the main database.
-        let folder = gan_lab::layout::run_folder(&lab.db(), run).unwrap();
+        let folder = gan_lab::store::layout::run_folder(&lab.db(), &run.run_dir).unwrap();
         assert!(folder.starts_with(&shards), "{}", folder.display());
         for artifact in tracker.artifacts(&run.id).unwrap() {
             if artifact.kind == "samples" {

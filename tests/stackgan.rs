@@ -14,8 +14,8 @@ use predicates::str::contains;
 use gan_lab::commands::run;
 use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::Tracker;
+use gan_lab::store::tracker::Tracker;
+use gan_lab::train::events::EventKind;
 
 use crate::common::*;
 
@@ -176,9 +176,9 @@ fn a_resumed_stackgan_continues_exactly() {
     // falls before the switch.
     let spec = stackgan_spec(dir.path(), "resume", 4, "Some(2)");
     let whole = run::run(&context(dir.path(), &data, false), &spec, &[], None).unwrap();
-    assert_eq!(whole.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(outcome(&whole), (4, EventKind::Finished));
     let stopped = run::run(&context(dir.path(), &data, true), &spec, &[], None).unwrap();
-    assert_eq!(stopped.outcome, Outcome::Interrupted { step: 1 });
+    assert_eq!(outcome(&stopped), (1, EventKind::Interrupted));
     let saved = stopped.run_dir.join("checkpoints/last/captions.txt");
     assert!(
         std::fs::read_to_string(&saved)
@@ -186,7 +186,7 @@ fn a_resumed_stackgan_continues_exactly() {
             .contains("cuts 9 texture")
     );
     let resumed = run::resume(&context(dir.path(), &data, false), &stopped.run_id).unwrap();
-    assert_eq!(resumed.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(outcome(&resumed), (4, EventKind::Finished));
 
     let tracker = Tracker::open(&dir.path().join("runs/db.sqlite")).unwrap();
     let series = |run: &str, key: &str| -> Vec<(u64, f64)> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use gan_lab::tracker::{RunFilter, RunRecord, RunStatus, Tracker};
+use gan_lab::store::tracker::{RunFilter, RunRecord, RunStatus, Tracker};
 use predicates::prelude::*;
 use predicates::str::contains;
 

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use gan_lab::commands::run;
 use gan_lab::context::Context;
 use gan_lab::device::DeviceChoice;
-use gan_lab::runner::Outcome;
-use gan_lab::tracker::{RunStatus, Tracker};
+use gan_lab::store::tracker::{RunStatus, Tracker};
+use gan_lab::train::events::EventKind;
 use predicates::prelude::*;
 use predicates::str::contains;
 
@@ -120,10 +120,10 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
 
     let a = run::run(&context(&lab, false), &spec, &[], None).unwrap();
     let b = run::run(&context(&lab, false), &spec, &[], None).unwrap();
-    assert_eq!(a.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(outcome(&a), (4, EventKind::Finished));
     // Stop requested before the first step: the run stops after step 1 with a checkpoint.
     let c = run::run(&context(&lab, true), &spec, &[], None).unwrap();
-    assert_eq!(c.outcome, Outcome::Interrupted { step: 1 });
+    assert_eq!(outcome(&c), (1, EventKind::Interrupted));
 
     let tracker = lab.tracker();
     let interrupted = tracker.run(&c.run_id).unwrap();
@@ -137,7 +137,7 @@ fn same_seed_same_losses_and_resume_continues_exactly() {
     assert!(c.run_dir.join("checkpoints/last/state.json").is_file());
 
     let resumed = run::resume(&context(&lab, false), &c.run_id).unwrap();
-    assert_eq!(resumed.outcome, Outcome::Finished { steps: 4 });
+    assert_eq!(outcome(&resumed), (4, EventKind::Finished));
     assert_eq!(tracker.run(&c.run_id).unwrap().status, RunStatus::Finished);
 
     let losses = |run: &str| {
@@ -181,7 +181,7 @@ fn every_loss_and_architecture_trains() {
                 "variant.g_steps=2".to_string(),
             ];
             let report = run::run(&context(&lab, false), &spec, &overrides, None).unwrap();
-            assert_eq!(report.outcome, Outcome::Finished { steps: 2 }, "{name}");
+            assert_eq!(outcome(&report), (2, EventKind::Finished), "{name}");
         }
     }
     let tracker = lab.tracker();

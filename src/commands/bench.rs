@@ -20,10 +20,10 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::data::{self, Split};
 use crate::error::{AppError, Result};
-use crate::loader::step_seed;
 use crate::restore::build_variant;
 use crate::spec;
-use crate::tracker::{MetricPoint, NewRun, Tracker};
+use crate::store::tracker::{MetricPoint, NewRun, Tracker};
+use crate::train::loader::step_seed;
 
 /// What to measure and how long.
 #[derive(Debug, Clone)]
@@ -264,7 +264,7 @@ fn machine(ctx: &Context) -> Machine {
         })
         .unwrap_or_default();
     Machine {
-        host: crate::tracker::this_host(),
+        host: crate::store::tracker::this_host(),
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         load,
         device: ctx.device.to_string(),
@@ -431,7 +431,7 @@ fn tracker_speed(points: usize) -> Result<TrackerSpeed> {
         seed: 0,
         device: "none".into(),
         code_version: crate::context::code_version(),
-        host: crate::tracker::this_host(),
+        host: crate::store::tracker::this_host(),
         run_dir: "bench".into(),
         total_steps: 0,
         sweep_id: None,
@@ -468,7 +468,7 @@ fn temp_dir(what: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "gan-lab-bench-{what}-{}-{}",
         std::process::id(),
-        crate::tracker::new_run_id()
+        crate::store::tracker::new_run_id()
     ));
     std::fs::create_dir_all(&dir).map_err(|source| AppError::Io {
         path: dir.clone(),
@@ -487,7 +487,7 @@ fn scoring(
     images: usize,
 ) -> Result<Scoring> {
     let hash = data::data_hash(data_dir)?;
-    if crate::evaluator::must_train(&ctx.cache, &hash, ctx.evaluator.as_deref()) {
+    if crate::eval::evaluator::must_train(&ctx.cache, &hash, ctx.evaluator.as_deref()) {
         return Ok(Scoring {
             skipped: Some(format!(
                 "these data have no evaluator (not the official files, none cached in {}); `gan-lab evaluator train` makes one",
@@ -499,7 +499,7 @@ fn scoring(
         });
     }
     let started = Instant::now();
-    let scorer = crate::scoring::image_scorer(ctx, crate::spec::Metric::ALL.to_vec())?;
+    let scorer = crate::eval::scoring::image_scorer(ctx, crate::spec::Metric::ALL.to_vec())?;
     let setup_seconds = started.elapsed().as_secs_f64();
     let n = images.min(train.labels.len());
     let pixels: Vec<f32> = train.images.pixels[..n * 784]
@@ -610,7 +610,7 @@ fn high_water_kib(status: &str) -> Option<i64> {
 
 /// The report as aligned tables.
 pub fn format_report(r: &BenchReport) -> String {
-    use crate::table::table;
+    use crate::util::table::table;
     let m = &r.machine;
     let load: Vec<String> = m.load.iter().map(|l| format!("{l:.2}")).collect();
     let mut out = format!(

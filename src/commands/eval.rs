@@ -8,12 +8,12 @@ use gan_lab_variants::IMAGE_PIXELS;
 use crate::context::Context;
 use crate::data;
 use crate::error::{AppError, Result};
-use crate::layout::{Checkpoint, RunLayout};
+use crate::eval::scoring::{format_scores, image_scorer};
 use crate::restore::restore;
-use crate::runner;
-use crate::scoring::{format_scores, image_scorer};
 use crate::spec::Metric;
-use crate::tracker::{MetricPoint, Tracker};
+use crate::store::layout::{Checkpoint, RunLayout};
+use crate::store::tracker::{MetricPoint, Tracker};
+use crate::train::runner;
 
 /// `gan-lab eval RUN`: scores a stored run's checkpoint with `samples` images,
 /// recording the scores as `eval/<name>` metrics at the checkpoint's step.

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::context::Context;
 use crate::data::{self, Split};
 use crate::error::{AppError, Result};
-use crate::evaluator::{Agreement, Evaluator, EvaluatorError, Source, cache_folder, pinned_info};
-use crate::scoring::{format_scores, image_scorer};
+use crate::eval::evaluator::{
+    Agreement, Evaluator, EvaluatorError, Source, cache_folder, pinned_info,
+};
+use crate::eval::scoring::{format_scores, image_scorer};
 use crate::spec::Metric;
 
 /// What `evaluator train` did.
@@ -24,7 +26,7 @@ pub struct Trained {
 
 /// `gan-lab evaluator train [--out DIR] [--verify]`: trains an evaluator with
 /// the built-in one's recipe, into `out` or else the cache folder for the
-/// data. With `verify`, fails unless it is within [`crate::evaluator::MAX_POINTS_APART`] of
+/// data. With `verify`, fails unless it is within [`crate::eval::evaluator::MAX_POINTS_APART`] of
 /// the built-in one's test accuracy.
 pub fn train(ctx: &Context, out: Option<&Path>, verify: bool) -> Result<Trained> {
     let data_dir = data::locate(ctx.data_dir.as_deref())?;

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use crate::error::Result;
-use crate::layout::run_folder;
-use crate::table::{format_time, printable, table};
-use crate::tracker::{self, RunFilter, Tracker, status_label, status_with_reason};
+use crate::store::layout::run_folder;
+use crate::store::tracker::{self, RunFilter, Tracker, status_label, status_with_reason};
+use crate::util::table::{format_time, printable, table};
 
 /// `gan-lab list`: one line per run.
 pub fn list(db: &Path, filter: &RunFilter) -> Result<String> {
@@ -88,7 +88,8 @@ pub fn show(db: &Path, run_ref: &str) -> Result<String> {
         ("spec hash", run.spec_hash.clone()),
         (
             "folder",
-            run_folder(db, &run).map_or_else(|e| e.to_string(), |f| f.display().to_string()),
+            run_folder(db, &run.run_dir)
+                .map_or_else(|e| e.to_string(), |f| f.display().to_string()),
         ),
     ];
     for (k, v) in fields {

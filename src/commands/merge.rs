@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{AppError, Result};
-use crate::tracker::Tracker;
+use crate::store::tracker::Tracker;
 
 /// Merges every shard named or found (recursively, `*.sqlite`) under the
 /// folders named; returns what to print.

@@ -12,22 +12,23 @@ use crate::context::{ActiveRun, Context, code_version};
 use crate::data::{self, Split};
 use crate::device::DeviceChoice;
 use crate::error::{AppError, Result};
-use crate::events::Sink;
-use crate::layout::RunLayout;
-use crate::loader::{Loader, TrainSet};
+use crate::eval::scoring::image_scorer;
 use crate::restore::build_variant;
-use crate::runner::{self, Cadence, Outcome, Runner};
-use crate::scoring::image_scorer;
-use crate::sinks::{ArtifactSink, ProgressSink, TrackerSink};
 use crate::spec::{self, Spec};
-use crate::tracker::{Heartbeat, NewRun, RunRecord, RunStatus, Tracker};
+use crate::store::layout::RunLayout;
+use crate::store::tracker::{Heartbeat, NewRun, RunRecord, RunStatus, Tracker};
+use crate::train::events::Event;
+use crate::train::events::Sink;
+use crate::train::loader::{Loader, TrainSet};
+use crate::train::runner::{self, Cadence, Runner};
+use crate::train::sinks::{ArtifactSink, ProgressSink, TrackerSink};
 
 /// What a finished `run` or `resume` reports.
 #[derive(Debug)]
 pub struct RunReport {
     pub run_id: String,
     pub run_dir: PathBuf,
-    pub outcome: Outcome,
+    pub outcome: Event,
 }
 
 /// `gan-lab run`: a new tracked run of the spec, filed under `sweep` when
@@ -50,7 +51,7 @@ pub fn run(
             ctx.db.display()
         )));
     }
-    let run_id = crate::tracker::new_run_id();
+    let run_id = crate::store::tracker::new_run_id();
     let new = NewRun {
         experiment: spec.experiment_name().to_string(),
         name: spec.name.clone(),
@@ -104,7 +105,11 @@ pub fn resume(ctx: &Context, run_ref: &str) -> Result<RunReport> {
     let (variant, device) = build_variant(&spec, device);
     let loader = build_loader(&spec, &data_dir, variant.as_ref())?;
     // Refuses a run whose trainer is alive; takes over a lost or stopped one.
-    tracker.claim(&run.id, std::process::id(), &crate::tracker::this_host())?;
+    tracker.claim(
+        &run.id,
+        std::process::id(),
+        &crate::store::tracker::this_host(),
+    )?;
     let prepared = Prepared {
         run,
         spec,
@@ -192,7 +197,7 @@ fn train_claimed(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result
         resuming,
     } = prepared;
     let (run, spec) = (&run, &spec);
-    let layout = RunLayout::of(&ctx.db, run)?;
+    let layout = RunLayout::of(&ctx.db, &run.run_dir)?;
     let run_dir = layout.root.clone();
     std::fs::create_dir_all(&run_dir).map_err(|source| AppError::Io {
         path: run_dir.clone(),
@@ -204,7 +209,7 @@ fn train_claimed(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result
     };
     let mut progress = ctx
         .progress
-        .then(|| ProgressSink::new(&spec.name, crate::scoring::objective(spec)));
+        .then(|| ProgressSink::new(&spec.name, crate::eval::scoring::objective(spec)));
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut tracker_sink, &mut artifacts];
     if let Some(p) = progress.as_mut() {
         sinks.push(p);
@@ -220,7 +225,7 @@ fn train_claimed(ctx: &Context, tracker: &Tracker, prepared: Prepared) -> Result
         }
         None => None,
     };
-    let objective = crate::scoring::objective(spec);
+    let objective = crate::eval::scoring::objective(spec);
     let mut runner = Runner {
         variant,
         loader,
@@ -281,6 +286,6 @@ fn early_stop<'a>(
         score: record.score,
         lower_is_better: record.lower_is_better,
         rule,
-        shards: crate::layout::shard_siblings(tracker.path()),
+        shards: crate::store::layout::shard_siblings(tracker.path()),
     })))
 }

@@ -11,8 +11,8 @@ use gan_lab_variants::{
 use crate::context::Context;
 use crate::data;
 use crate::error::{AppError, Result};
-use crate::layout::Checkpoint;
 use crate::restore::restore;
+use crate::store::layout::Checkpoint;
 
 /// What `gan-lab sample` draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,7 +235,7 @@ fn write_images_scaled(out: &Path, grid: SampleGrid, scale: usize) -> Result<&'s
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        crate::grid::write_png_scaled(out, &grid, scale).map_err(|source| AppError::Io {
+        crate::train::grid::write_png_scaled(out, &grid, scale).map_err(|source| AppError::Io {
             path: out.to_path_buf(),
             source,
         })?;

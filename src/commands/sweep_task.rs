@@ -8,8 +8,8 @@ use std::path::Path;
 use crate::commands::run::{self, RunReport};
 use crate::context::Context;
 use crate::error::{AppError, Result};
+use crate::store::tracker::{Liveness, RunStatus, Tracker};
 use crate::sweep::{self, plan};
-use crate::tracker::{Liveness, RunStatus, Tracker};
 
 /// Trains (or resumes) run `index` of the sweep at `path`; `None` when
 /// there is nothing to do (done, or failed without `retry_failed`).
@@ -30,7 +30,7 @@ pub fn sweep_task(
             path.display()
         )));
     };
-    let shard = crate::layout::shard(&ctx.db, name, index)?;
+    let shard = crate::store::layout::shard(&ctx.db, name, index)?;
     let tracker = Tracker::open(&shard)?;
     tracker.upsert_sweep(&sweep::record(&sweep))?;
     let recorded = plan::recorded(&tracker, name)?.remove(&planned.spec.config_hash());
@@ -51,7 +51,10 @@ pub fn sweep_task(
             Some(name),
         )?));
     };
-    let alive = record.liveness(crate::tracker::now(), &crate::tracker::this_host());
+    let alive = record.liveness(
+        crate::store::tracker::now(),
+        &crate::store::tracker::this_host(),
+    );
     let action = plan::decide(
         &record,
         retry_failed,

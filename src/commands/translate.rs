@@ -10,8 +10,8 @@ use crate::commands::sample::write_images;
 use crate::context::Context;
 use crate::data;
 use crate::error::{AppError, Result};
-use crate::layout::Checkpoint;
 use crate::restore::restore;
+use crate::store::layout::Checkpoint;
 
 /// Images per row of a PNG output.
 const PNG_COLS: usize = 16;

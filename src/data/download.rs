@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use super::split::{FILE_STEMS, find_file, require_files};
 use super::{DataError, DirOrigin, ENV_VAR, Result};
-use crate::fsutil::AtomicFile;
+use crate::util::fsutil::AtomicFile;
 
 /// Largest body a download may have; the biggest official file is ~26 MB.
 const MAX_DOWNLOAD_BYTES: u64 = 256 << 20;

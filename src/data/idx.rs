@@ -5,6 +5,12 @@
 //! limits ([`MAX_IDX_ITEMS`], [`MAX_IDX_BYTES`]) and, for a raw file, match the
 //! file's length before any memory is set aside for the data; a gzip stream is
 //! decompressed no further than one byte past what the header promises.
+//!
+//! Hand-written on purpose: the format itself is a 4-byte magic, big-endian
+//! sizes and raw bytes, a few lines to parse; what this module is for is the
+//! distrust above (limits checked before allocating, gzip read as a bounded
+//! stream, errors that name the file), which a generic reader crate would
+//! have to be wrapped in anyway.
 
 use std::fmt;
 use std::fs::File;
@@ -14,7 +20,7 @@ use std::path::Path;
 use flate2::bufread::GzDecoder;
 
 use super::{DataError, Result};
-use crate::fsutil::AtomicFile;
+use crate::util::fsutil::AtomicFile;
 
 /// Most items (images or labels) an IDX file may hold; Fashion-MNIST has 70,000.
 pub const MAX_IDX_ITEMS: u64 = 10_000_000;

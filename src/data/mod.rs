@@ -13,6 +13,8 @@
 //!
 //! Nothing here prints; every error names the file or folder concerned, the
 //! problem, and what to do about it.
+//!
+//! May import: `util` (atomic writes). Nothing else of the crate.
 
 use std::fmt;
 use std::io;

@@ -11,7 +11,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use super::{DataError, IMAGE_PIXELS, IMAGE_SIDE, Result};
-use crate::fsutil::write_atomic;
+use crate::util::fsutil::write_atomic;
 
 /// What the decoder may allocate besides the frame (chunk buffers, one row):
 /// far more than a 28x28 image needs.

@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use crate::util::stats;
+
 /// Both D accuracies above this count as "D wins every batch".
 pub const STRONG_ACC: f64 = 0.95;
 /// ... on at least this share of the logged steps in the second half.
@@ -255,17 +257,7 @@ fn is_non_finite_reason(reason: &str) -> bool {
 
 /// The median of the finite values (None when there are none).
 fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
-    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+    stats::median(values.into_iter().filter(|x| x.is_finite()))
 }
 
 /// The values of the `q`-th quarter (0-based) of a series, by position.

@@ -14,8 +14,9 @@ use gan_lab_variants::MetricInfo;
 use gan_lab_variants::metric::{IMAGE_SCORES, TRAINING};
 
 use super::{ReportError, Result, Selection, describe};
-use crate::tracker::{RunFilter, RunRecord, Tracker};
-use crate::{paths, spec};
+use crate::spec;
+use crate::store::tracker::{RunFilter, RunRecord, Tracker};
+use crate::util::paths;
 
 /// The selected runs and what the page needs of each besides the series.
 pub(super) struct Loaded {
@@ -165,7 +166,7 @@ pub(super) fn sample_files(
 
 /// The folder of a run: its stored folder, inside the database's folder.
 fn run_folder(db: &Path, run: &RunRecord) -> Result<PathBuf> {
-    crate::layout::run_folder(db, run).map_err(|source| ReportError::UnsafePath {
+    crate::store::layout::run_folder(db, &run.run_dir).map_err(|source| ReportError::UnsafePath {
         run: run.id.clone(),
         source,
     })

@@ -31,24 +31,29 @@
 //! into them (titles, legend labels).
 //!
 //! Paths: the default output folder is named through
-//! [`paths::component`](crate::paths::component) ([`default_out`]), and
+//! [`paths::component`](crate::util::paths::component) ([`default_out`]), and
 //! run folders and sample files stored in the database are joined with
-//! [`paths::join_inside`](crate::paths::join_inside), so neither a name nor
+//! [`paths::join_inside`](crate::util::paths::join_inside), so neither a name nor
 //! the database can make the report write or read outside its folders.
+//!
+//! May import: `util`, `spec` (label keys), `store` (runs, series, run
+//! folders), `sweep` (the ranking of a sweep's configurations). Never
+//! `train`, `eval` or `commands`.
 
 pub mod chart;
 pub mod curves;
 pub mod diagnosis;
 mod load;
 pub mod panels;
+mod sample_grids;
 pub mod sweep_section;
 mod table;
 mod view;
 
 use std::path::{Path, PathBuf};
 
-use crate::paths::{self, PathError};
-use crate::tracker::{Tracker, TrackerError};
+use crate::store::tracker::{Tracker, TrackerError};
+use crate::util::paths::{self, PathError};
 
 const TEMPLATE: &str = include_str!("template.html");
 
@@ -225,22 +230,13 @@ fn describe(selection: &Selection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::{MetricPoint, NewRun};
+    use crate::store::tracker::{MetricPoint, NewRun, fixtures};
 
     fn new_run(name: &str) -> NewRun {
         NewRun {
-            experiment: "exp".into(),
-            name: name.into(),
-            variant: "vanilla".into(),
-            spec_text: format!("(name: \"{name}\")"),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "test".into(),
-            host: "host".into(),
             run_dir: "r".into(),
             total_steps: 20,
-            sweep_id: None,
+            ..fixtures::new_run("exp", name)
         }
     }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::load::{embed_png, sample_files};
 use super::{ReportError, Result, chart};
 use crate::spec;
-use crate::tracker::{RunRecord, Tracker};
+use crate::store::tracker::{RunRecord, Tracker};
 
 /// A drawn panel, ready for the template.
 #[derive(Serialize)]
@@ -49,7 +49,7 @@ impl From<PanelTable> for TableView {
 /// The latest (step, value) of each key, where `gan-lab eval`'s `eval/KEY`
 /// stands for `KEY` when it is at least as recent, so that a run scored
 /// after training has its panel.
-fn latest(metrics: Vec<crate::tracker::LatestMetric>) -> BTreeMap<String, (u64, f64)> {
+fn latest(metrics: Vec<crate::store::tracker::LatestMetric>) -> BTreeMap<String, (u64, f64)> {
     let mut latest = BTreeMap::new();
     let mut evals = Vec::new();
     for m in metrics {

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::table::format_number;
 use super::{ReportError, Result, chart, is_label};
+use crate::store::tracker::{RunRecord, Tracker};
 use crate::sweep::rank::{RunScore, rank};
-use crate::tracker::{RunRecord, Tracker};
 
 #[derive(Serialize)]
 pub struct SweepView {

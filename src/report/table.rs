@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::chart;
-use crate::table::format_time;
-use crate::tracker::RunRecord;
-use crate::tracker::{status_with_reason, this_host};
+use crate::store::tracker::RunRecord;
+use crate::store::tracker::{status_with_reason, this_host};
+use crate::util::table::{format_duration, format_time};
 
 #[derive(Serialize)]
 struct Cell {
@@ -181,16 +181,6 @@ pub(super) fn format_number(v: f64) -> String {
     }
 }
 
-/// `1h 02m`, `3m 05s`, `12s`.
-fn format_duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match (s / 3600, s % 3600 / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, s) => format!("{m}m {s:02}s"),
-        (h, m, _) => format!("{h}h {m:02}m"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,9 +206,6 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(format_duration(5.0), "5s");
-        assert_eq!(format_duration(185.0), "3m 05s");
-        assert_eq!(format_duration(3725.0), "1h 02m");
         assert_eq!(format_number(12.0), "12");
         assert_eq!(format_number(0.123456), "0.1235");
     }

@@ -9,7 +9,7 @@
 //! held at a time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gan_lab_variants::metric::lookup;
 use gan_lab_variants::{MetricInfo, Section};
@@ -17,35 +17,15 @@ use serde::Serialize;
 
 use super::curves::{self, RunSeries};
 use super::load::{self, Loaded};
+use super::sample_grids::{Samples, samples};
 use super::table::{ParamColumn, RunRow, param_table, run_row};
 use super::{
-    MAX_SAMPLE_GRIDS, MAX_SAMPLE_RUNS, Result, Selection, chart, describe, diagnosis, is_label,
-    panels, sweep_section,
+    MAX_SAMPLE_RUNS, Result, Selection, chart, describe, diagnosis, is_label, panels, sweep_section,
 };
-use crate::table::format_time;
-use crate::tracker::status_label;
-use crate::tracker::{RunRecord, RunStatus, Tracker};
+use crate::store::tracker::status_label;
+use crate::store::tracker::{RunRecord, RunStatus, Tracker};
+use crate::util::table::format_time;
 use diagnosis::{Evidence, Finding};
-
-/// One run's sample grids, oldest first: (step, data URI).
-#[derive(Serialize)]
-struct SampleRun {
-    name: String,
-    id: String,
-    color: String,
-    grids: Vec<(u64, String)>,
-}
-
-#[derive(Serialize)]
-struct Samples {
-    /// Every step some shown run has a grid of.
-    steps: Vec<u64>,
-    runs: Vec<SampleRun>,
-    omitted: usize,
-    missing_files: usize,
-    /// Runs with more grids show evenly spaced ones.
-    max_grids: usize,
-}
 
 /// A run's state as the page shows it, refreshed while runs train.
 #[derive(Serialize)]
@@ -140,7 +120,7 @@ pub(super) fn page(
     loaded: Loaded,
     live: bool,
 ) -> Result<Page> {
-    let now = crate::tracker::now();
+    let now = crate::store::tracker::now();
     let Loaded {
         runs,
         params,
@@ -232,7 +212,7 @@ pub(super) fn page(
 /// The curves and run states of `loaded`, for `gan-lab serve` to refresh
 /// the page with.
 pub(super) fn live(tracker: &Tracker, loaded: Loaded) -> Result<Live> {
-    let now = crate::tracker::now();
+    let now = crate::store::tracker::now();
     let charts = charts(
         tracker,
         &loaded.runs,
@@ -249,7 +229,7 @@ pub(super) fn live(tracker: &Tracker, loaded: Loaded) -> Result<Live> {
 }
 
 fn run_state(run: &RunRecord, now: f64) -> RunState {
-    let status = status_label(run, now, &crate::tracker::this_host());
+    let status = status_label(run, now, &crate::store::tracker::this_host());
     RunState {
         id: run.id.clone(),
         live: status == "running",
@@ -325,7 +305,11 @@ fn diagnosis_view(run: &RunRecord, summary: &Summary) -> Diagnosis {
     Diagnosis {
         name: run.name.clone(),
         id: run.id.clone(),
-        status: match status_label(run, crate::tracker::now(), &crate::tracker::this_host()) {
+        status: match status_label(
+            run,
+            crate::store::tracker::now(),
+            &crate::store::tracker::this_host(),
+        ) {
             label if label == "running" => {
                 format!("running, step {} of {}", run.steps_done, run.total_steps)
             }
@@ -479,69 +463,10 @@ fn layout<'k>(
     sections
 }
 
-/// Up to `k` evenly spaced entries of a sorted list, the first and last among them.
-fn spaced(steps: &[u64], k: usize) -> Vec<u64> {
-    if steps.len() <= k {
-        return steps.to_vec();
-    }
-    (0..k)
-        .map(|i| steps[i * (steps.len() - 1) / (k - 1).max(1)])
-        .collect()
-}
-
-/// Every run's sample grids (evenly spaced ones beyond [`MAX_SAMPLE_GRIDS`]),
-/// coloured as in the runs table.
-fn samples(
-    tracker: &Tracker,
-    db: &Path,
-    runs: &[RunRecord],
-    color_of: &[usize],
-) -> Result<Option<Samples>> {
-    let shown = &runs[..runs.len().min(MAX_SAMPLE_RUNS)];
-    let mut per_run = Vec::new();
-    for run in shown {
-        per_run.push(load::sample_files(tracker, db, run)?);
-    }
-    let with_samples: Vec<&BTreeMap<u64, PathBuf>> =
-        per_run.iter().filter(|m| !m.is_empty()).collect();
-    if with_samples.is_empty() {
-        return Ok(None);
-    }
-    let mut missing_files = 0;
-    let mut runs_out = Vec::new();
-    let mut steps = BTreeSet::new();
-    for (i, (run, grids)) in shown.iter().zip(&per_run).enumerate() {
-        let all: Vec<u64> = grids.keys().copied().collect();
-        let mut embedded = Vec::new();
-        for step in spaced(&all, MAX_SAMPLE_GRIDS) {
-            match load::embed_png(&grids[&step]) {
-                Some(image) => embedded.push((step, image)),
-                None => missing_files += 1,
-            }
-        }
-        if embedded.is_empty() {
-            continue;
-        }
-        steps.extend(embedded.iter().map(|g| g.0));
-        runs_out.push(SampleRun {
-            name: run.name.clone(),
-            id: run.id.clone(),
-            color: chart::css_color(color_of[i]),
-            grids: embedded,
-        });
-    }
-    Ok(Some(Samples {
-        steps: steps.into_iter().collect(),
-        runs: runs_out,
-        omitted: runs.len() - shown.len(),
-        missing_files,
-        max_grids: MAX_SAMPLE_GRIDS,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::sample_grids::spaced;
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

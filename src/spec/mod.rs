@@ -5,9 +5,14 @@
 //! file (or at the `--set` that changed it). `--set path=value` overrides go
 //! through the same typed deserialisation and validation as the file, their
 //! values read with the file's RON options. `gan-lab check` also takes sweep
-//! specs, which `crate::sweep::spec` expands. The RON handling both share
+//! specs, which the sweep part expands. The RON handling both share
 //! (options, bounded reads, key positions) lives in [`ron_text`].
+//!
+//! May import: nothing of the crate (the variants crate for the variant
+//! section).
 
+mod checks;
+mod overrides;
 pub mod ron_text;
 
 use std::collections::BTreeSet;
@@ -19,7 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use checks::validate;
+pub use overrides::apply_overrides;
 pub use ron_text::{Located, MAX_SPEC_BYTES, Place, ReadError, line_col, locate, offset_of};
+
+use checks::check;
 
 /// One experiment, as written in `experiments/*.ron`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -285,271 +294,6 @@ fn parse_error(source: &Source, e: ron::error::SpannedError) -> SpecError {
         place: Place::of_ron(&source.path, &e),
         message: format!("{}\n  hint: {hint}", e.code),
     })
-}
-
-/// Range and combination checks; `overridden` holds the paths set with `--set`.
-fn check(spec: &Spec, source: &Source, overridden: &BTreeSet<String>) -> Result<()> {
-    let problems: Vec<Problem> = validate(spec)
-        .into_iter()
-        .map(|(field, message)| {
-            let location = if overridden.contains(&field) {
-                format!("--set {field}")
-            } else {
-                let keys: Vec<&str> = field.split('.').collect();
-                let offset = ron_text::offset_of(&source.text, &keys);
-                Place::at(&source.path, &source.text, offset).to_string()
-            };
-            Problem {
-                location,
-                field,
-                message,
-            }
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(SpecError::Invalid(problems))
-    }
-}
-
-/// All problems as (field path, message with the fix).
-pub fn validate(spec: &Spec) -> Vec<(String, String)> {
-    let mut p: Vec<(String, String)> = Vec::new();
-    let mut bad = |field: &str, msg: String| p.push((field.to_string(), msg));
-    if let Some(problem) = name_problem(&spec.name, MAX_NAME_CHARS) {
-        bad("name", problem);
-    }
-    if let Some(problem) = spec
-        .experiment
-        .as_deref()
-        .and_then(|e| name_problem(e, MAX_NAME_CHARS))
-    {
-        bad("experiment", problem);
-    }
-    let t = &spec.train;
-    if t.steps == 0 {
-        bad(
-            "train.steps",
-            "steps is 0; train for at least 1 step (5000 is a good start)".into(),
-        );
-    }
-    if t.batch_size == 0 || t.batch_size > 8192 {
-        bad(
-            "train.batch_size",
-            format!(
-                "batch_size is {}; use 1 to 8192 (64 is usual)",
-                t.batch_size
-            ),
-        );
-    }
-    for (field, lr) in [("train.lr_g", t.lr_g), ("train.lr_d", t.lr_d)] {
-        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
-            bad(
-                field,
-                format!(
-                    "learning rate is {lr}; use a positive value up to 1 (2e-4 is usual for Adam)"
-                ),
-            );
-        }
-    }
-    for (field, beta) in [("train.beta1", t.beta1), ("train.beta2", t.beta2)] {
-        if !(0.0..1.0).contains(&beta) {
-            bad(
-                field,
-                format!(
-                    "Adam beta is {beta}; use a value in [0, 1) (beta1 0.5, beta2 0.999 are usual for GANs)"
-                ),
-            );
-        }
-    }
-    // Larger than the run is fine: the grid and the checkpoint are also written at the end.
-    if spec.samples.every == 0 {
-        bad("samples.every", "samples.every is 0; give a step count such as 500 (a grid is always written at the end)".into());
-    }
-    if spec.checkpoint.every == 0 {
-        bad("checkpoint.every", "checkpoint.every is 0; give a step count such as 1000 (a checkpoint is always written at the end)".into());
-    }
-    if let Some(keep) = spec.checkpoint.keep_every
-        && (keep == 0 || spec.checkpoint.every == 0 || keep % spec.checkpoint.every != 0)
-    {
-        bad(
-            "checkpoint.keep_every",
-            format!(
-                "keep_every is {keep}, which is not a positive multiple of checkpoint.every ({}); use for example Some({})",
-                spec.checkpoint.every,
-                spec.checkpoint.every.max(1) * 2
-            ),
-        );
-    }
-    if spec.data.limit == Some(0) {
-        bad(
-            "data.limit",
-            "limit is 0; leave it out to use all images, or give a positive count".into(),
-        );
-    }
-    if let Some(classes) = &spec.data.classes {
-        if classes.is_empty() {
-            bad(
-                "data.classes",
-                "the class list is empty; leave it out for all classes or list indices 0-9".into(),
-            );
-        }
-        if let Some(c) = classes.iter().find(|&&c| c > 9) {
-            bad(
-                "data.classes",
-                format!(
-                    "class {c} does not exist; Fashion-MNIST classes are 0-9 (0 T-shirt/top ... 9 Ankle boot)"
-                ),
-            );
-        }
-    }
-    if let Some(eval) = &spec.eval {
-        if eval.every == 0 || eval.every > t.steps.max(1) {
-            bad(
-                "eval.every",
-                format!(
-                    "eval.every is {} but the run has {} steps; use 1 to {} (an evaluation also runs at the end)",
-                    eval.every,
-                    t.steps,
-                    t.steps.max(1)
-                ),
-            );
-        }
-        if !(100..=60_000).contains(&eval.samples) {
-            bad(
-                "eval.samples",
-                format!(
-                    "eval.samples is {}; use 100 to 60000 (5000 is a good balance, 10000 for final numbers)",
-                    eval.samples
-                ),
-            );
-        }
-        if eval.metrics.is_empty() {
-            bad("eval.metrics", "no metrics listed; use some of [Fid, Kid, Is, Coverage, PrecisionRecall] or remove eval".into());
-        }
-    }
-    for (field, message) in spec.variant.validate() {
-        p.push((format!("variant.{field}"), message));
-    }
-    if let Some(allowed) = &spec.data.classes {
-        for (field, set) in spec.variant.config().class_sets() {
-            if let Some(c) = set.iter().find(|c| !allowed.contains(c)) {
-                p.push((
-                    format!("variant.{field}"),
-                    format!(
-                        "class {c} is not among data.classes {allowed:?}, so it would have no training images; add it there or leave data.classes out"
-                    ),
-                ));
-            }
-        }
-    }
-    p
-}
-
-/// Applies `path=value` overrides and validates the result.
-pub fn apply_overrides(spec: Spec, overrides: &[String], source: &Source) -> Result<Spec> {
-    if overrides.is_empty() {
-        return Ok(spec);
-    }
-    let mut tree = serde_json::to_value(&spec).expect("a spec always serialises");
-    let mut touched = BTreeSet::new();
-    for arg in overrides {
-        let err = |message: String| SpecError::Override {
-            arg: arg.clone(),
-            message,
-        };
-        let (path, raw) = arg
-            .split_once('=')
-            .ok_or_else(|| err("expected path=value, for example train.steps=200".into()))?;
-        let path = path.trim();
-        // Setting a field of the optional eval section turns it on with its defaults.
-        if path.starts_with("eval.") && tree.get("eval").is_some_and(Value::is_null) {
-            tree["eval"] = serde_json::to_value(EvalSpec::default()).expect("serialises");
-        }
-        let (value, not_ron) = parse_value(raw.trim());
-        set_path(&mut tree, path, value).map_err(err)?;
-        // Check each override on its own so the error names the right one.
-        serde_json::from_value::<Spec>(tree.clone()).map_err(|e| match &not_ron {
-            Some(ron) => err(format!("{e} (the value, read as text, is not RON: {ron})")),
-            None => err(e.to_string()),
-        })?;
-        touched.insert(path.to_string());
-    }
-    let spec: Spec = serde_json::from_value(tree).map_err(|e| SpecError::Override {
-        arg: overrides.join(" "),
-        message: e.to_string(),
-    })?;
-    check(&spec, source, &touched)?;
-    Ok(spec)
-}
-
-/// An override value, read as the spec file reads values (the same RON
-/// options), in the shape `serde_json` gives the spec (an enum `Dcgan` as
-/// `"Dcgan"`, `Vanilla(..)` as `{"Vanilla": {..}}`, `Some(x)` as `x`).
-/// Text that is not RON is tried as JSON, then taken as a bare word (so
-/// `name=my-run` works); then the RON error comes second, to explain a
-/// value that was meant as RON.
-fn parse_value(raw: &str) -> (Value, Option<String>) {
-    // Through an untagged enum, ron hands serde its buffered content, for
-    // which it writes enums in the JSON shape serde expects.
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum AnyValue {
-        Value(Value),
-    }
-    match ron_text::options().from_str::<AnyValue>(raw) {
-        Ok(AnyValue::Value(value)) => (value, None),
-        Err(ron) => match serde_json::from_str(raw) {
-            Ok(value) => (value, None),
-            Err(_) => (Value::String(raw.to_string()), Some(ron.to_string())),
-        },
-    }
-}
-
-fn set_path(tree: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
-    let keys: Vec<&str> = path.split('.').collect();
-    let mut node = tree;
-    let mut walked = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        // An enum (such as `variant: Vanilla(..)`) is one tagged object: step through the tag.
-        let tag = match &*node {
-            Value::Object(map) if !map.contains_key(*key) && map.len() == 1 => map
-                .keys()
-                .next()
-                .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()))
-                .cloned(),
-            _ => None,
-        };
-        if let Some(tag) = tag {
-            node = node.get_mut(&tag).expect("tag present");
-        }
-        let Value::Object(map) = node else {
-            return Err(format!(
-                "`{}` has no fields; set it as a whole",
-                walked.join(".")
-            ));
-        };
-        if !map.contains_key(*key) {
-            let known: Vec<&str> = map.keys().map(String::as_str).collect();
-            let here = if walked.is_empty() {
-                "the spec".to_string()
-            } else {
-                format!("`{}`", walked.join("."))
-            };
-            return Err(format!(
-                "{here} has no field `{key}`; its fields are: {}",
-                known.join(", ")
-            ));
-        }
-        walked.push(*key);
-        if i + 1 == keys.len() {
-            map.insert(key.to_string(), value);
-            return Ok(());
-        }
-        node = map.get_mut(*key).expect("checked above");
-    }
-    Err("empty path; expected path=value, for example train.steps=200".into())
 }
 
 impl Spec {

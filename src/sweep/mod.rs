@@ -6,8 +6,16 @@
 //! [`pool`] runs `gan-lab run ... --sweep ID` or `gan-lab resume RUN` child
 //! processes; [`rank`] orders the configurations for the summary. Each run
 //! applies the [`stopping`] rule itself, reading the other runs' scores from
-//! the shared database.
+//! the shared database. `values` gives the swept parameters their values
+//! (grid points, random draws); `output` is what a sweep prints; [`shards`]
+//! and [`slurm`] hand a sweep to Slurm as a job array.
+//!
+//! May import: `util`, `spec`, `store`, `eval` (the scores a sweep ranks by),
+//! `train` (the stopping rule is the runner's [`EarlyStop`](crate::train::runner::EarlyStop)),
+//! and the commands' shared settings (`context`, `device`). Never `report`
+//! or `commands`.
 
+mod output;
 pub mod plan;
 pub mod pool;
 pub mod rank;
@@ -15,15 +23,15 @@ pub mod shards;
 pub mod slurm;
 pub mod spec;
 pub mod stopping;
+mod values;
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::context::Context;
-use crate::table::table;
-use crate::tracker::{RunStatus, SweepRecord, Tracker};
+use crate::store::tracker::{SweepRecord, Tracker};
+use output::{Printer, headline, plan_table, summary};
 use plan::{Action, Step};
 use spec::Sweep;
 
@@ -33,11 +41,11 @@ pub enum SweepError {
     #[error(transparent)]
     Spec(#[from] spec::SweepSpecError),
     #[error(transparent)]
-    Tracker(#[from] crate::tracker::TrackerError),
+    Tracker(#[from] crate::store::tracker::TrackerError),
     #[error(transparent)]
-    Scoring(#[from] crate::scoring::ScoringError),
+    Scoring(#[from] crate::eval::scoring::ScoringError),
     #[error(transparent)]
-    Path(#[from] crate::paths::PathError),
+    Path(#[from] crate::util::paths::PathError),
     #[error(transparent)]
     Slurm(#[from] slurm::SlurmError),
     /// Another process runs this sweep.
@@ -112,8 +120,8 @@ pub fn sweep(
         return Ok(SweepOutcome::Complete);
     }
     // The spec's name passed paths::component when the spec was read.
-    let folder = crate::paths::component(name)?;
-    let logs = crate::layout::db_folder(&ctx.db)
+    let folder = crate::util::paths::component(name)?;
+    let logs = crate::store::layout::db_folder(&ctx.db)
         .join("sweeps")
         .join(folder);
     let _lock = SweepLock::take(&logs)?;
@@ -129,7 +137,7 @@ pub fn sweep(
         })
         .collect();
     if !jobs.is_empty() {
-        crate::scoring::ensure_evaluator(ctx)?;
+        crate::eval::scoring::ensure_evaluator(ctx)?;
         writeln!(
             out,
             "training {} run(s), {} at a time; logs in {}",
@@ -236,7 +244,7 @@ pub fn slurm(
         .map_err(io(stdout))?;
         return Ok(());
     }
-    let folder = absolute(&crate::layout::shard_folder(&ctx.db, name)?)?;
+    let folder = absolute(&crate::store::layout::shard_folder(&ctx.db, name)?)?;
     let logs = folder.join("logs");
     let workdir = absolute(Path::new("."))?;
     let program = std::env::current_exe().map_err(io(Path::new("<the gan-lab executable>")))?;
@@ -277,7 +285,7 @@ pub fn slurm(
     std::fs::write(&script, &text).map_err(io(&script))?;
     // Tasks would each train the evaluator at once: train it here first.
     if sweep.runs.iter().any(|r| r.spec.eval.is_some()) {
-        crate::scoring::ensure_evaluator(ctx)?;
+        crate::eval::scoring::ensure_evaluator(ctx)?;
     }
     let spec_arg = path.display();
     let db = ctx.db.display();
@@ -323,7 +331,7 @@ pub fn status(ctx: &Context, path: &Path, out: &mut dyn Write) -> Result<Vec<sha
         "sweep '{}': {} run(s); shards in {}{}",
         sweep.spec.name,
         sweep.runs.len(),
-        crate::layout::shard_folder(&ctx.db, &sweep.spec.name)?.display(),
+        crate::store::layout::shard_folder(&ctx.db, &sweep.spec.name)?.display(),
         if states.is_empty() {
             " (squeue/sacct know no task of it)"
         } else {
@@ -363,7 +371,7 @@ impl SweepLock {
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(pid) = text.trim().parse::<u32>()
             && pid != std::process::id()
-            && crate::process::is_alive(pid)
+            && crate::util::process::is_alive(pid)
         {
             return Err(SweepError::Busy(format!(
                 "this sweep is already running in process {pid} (lock file {}); wait for it, or stop it with Ctrl-C",
@@ -406,204 +414,6 @@ fn child_args(ctx: &Context, sweep: &Sweep, step: &Step) -> Vec<OsString> {
         }
     }
     args
-}
-
-/// `sweep 'lr': 8 runs (4 configurations x 2 seeds): 6 to train, 2 done`.
-fn headline(sweep: &Sweep, steps: &[Step]) -> String {
-    let configs = sweep
-        .runs
-        .iter()
-        .map(|r| r.config)
-        .collect::<BTreeSet<_>>()
-        .len();
-    let seeds = sweep.runs.len() / configs.max(1);
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for step in steps {
-        let label = match &step.action {
-            Action::Train => "to train",
-            Action::Resume => "to resume",
-            Action::Done => "done",
-            Action::Busy { .. } => "running elsewhere",
-            Action::Failed => "failed (use --retry-failed to rerun)",
-        };
-        match counts.iter_mut().find(|(l, _)| l == label) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((label.to_string(), 1)),
-        }
-    }
-    let counts: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
-    format!(
-        "sweep '{}' from {}: {} runs ({configs} configurations x {seeds} seeds), ranked by {} ({}): {}",
-        sweep.spec.name,
-        sweep.base.display(),
-        sweep.runs.len(),
-        sweep.spec.score,
-        if sweep.lower_is_better {
-            "lower is better"
-        } else {
-            "higher is better"
-        },
-        counts.join(", ")
-    )
-}
-
-/// The swept paths, in order (the columns of the tables).
-fn swept_keys(sweep: &Sweep) -> Vec<String> {
-    sweep
-        .runs
-        .first()
-        .map(|r| r.values.iter().map(|(k, _)| k.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// The dry-run table: every run with its values, seed and action.
-fn plan_table(sweep: &Sweep, steps: &[Step]) -> String {
-    let keys = swept_keys(sweep);
-    let mut header = vec!["#".to_string(), "CONFIG".into()];
-    header.extend(keys.iter().cloned());
-    header.extend(["SEED".into(), "ACTION".into(), "RUN".into()]);
-    let mut rows = vec![header];
-    for step in steps {
-        let mut row = vec![step.run.index.to_string(), step.run.config.to_string()];
-        row.extend(step.run.values.iter().map(|(_, v)| v.clone()));
-        row.push(step.run.seed.to_string());
-        row.push(step.action.label());
-        row.push(
-            step.record
-                .as_ref()
-                .map_or_else(|| "-".into(), |r| r.id.clone()),
-        );
-        rows.push(row);
-    }
-    table(&rows)
-}
-
-/// The end-of-sweep table: configurations ranked by mean score over seeds.
-fn summary(tracker: &Tracker, sweep: &Sweep, steps: &[Step]) -> Result<String> {
-    let mut scores = Vec::new();
-    for step in steps {
-        let (status, score) = match &step.record {
-            Some(r) => (r.status, tracker.latest_value(&r.id, &sweep.spec.score)?),
-            None => (RunStatus::Interrupted, None),
-        };
-        scores.push(rank::RunScore {
-            values: step.run.values.clone(),
-            status,
-            score,
-        });
-    }
-    let ranked = rank::rank(&scores, sweep.lower_is_better);
-    let keys = swept_keys(sweep);
-    let mut header = vec!["RANK".to_string()];
-    header.extend(keys.iter().cloned());
-    header.extend([
-        "RUNS".into(),
-        format!("{} (MEAN ± STD)", sweep.spec.score.to_uppercase()),
-    ]);
-    let mut rows = vec![header];
-    for (i, c) in ranked.iter().enumerate() {
-        let mut row = vec![(i + 1).to_string()];
-        row.extend(c.values.iter().map(|(_, v)| v.clone()));
-        row.push(c.runs_summary());
-        row.push(match (c.mean, c.std) {
-            (Some(m), Some(s)) => format!("{m:.4} ± {s:.4} ({} scored)", c.scored),
-            _ => "-".into(),
-        });
-        rows.push(row);
-    }
-    let mut text = format!(
-        "Configurations of sweep '{}', best first\n",
-        sweep.spec.name
-    );
-    text += &table(&rows);
-    if let Some(best) = ranked.first().filter(|c| c.mean.is_some()) {
-        let values: Vec<String> = best
-            .values
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        text += &format!(
-            "best configuration: {} ({} {:.4} ± {:.4} over {} run(s))\n",
-            if values.is_empty() {
-                "the base spec".to_string()
-            } else {
-                values.join(" ")
-            },
-            sweep.spec.score,
-            best.mean.unwrap_or(f64::NAN),
-            best.std.unwrap_or(f64::NAN),
-            best.scored
-        );
-    }
-    text += &format!("report: gan-lab report --sweep {}\n", sweep.spec.name);
-    Ok(text)
-}
-
-/// Prints a line as each child starts and ends.
-struct Printer<'a> {
-    out: &'a mut dyn Write,
-    tracker: &'a Tracker,
-    sweep: &'a Sweep,
-    total: usize,
-    done: usize,
-}
-
-impl pool::Observer for Printer<'_> {
-    fn started(&mut self, job: &pool::Job, pid: u32) {
-        let run = &self.sweep.runs[job.index];
-        let _ = writeln!(self.out, "  start  {} (pid {pid})", run.spec.name);
-    }
-
-    fn ended(&mut self, ended: &pool::Ended) {
-        self.done += 1;
-        let run = &self.sweep.runs[ended.index];
-        let record = plan::recorded(self.tracker, &self.sweep.spec.name)
-            .ok()
-            .and_then(|mut r| r.remove(&run.spec.config_hash()));
-        let how = match (&ended.spawn_error, &record) {
-            (Some(e), _) => format!("could not start: {e}"),
-            (None, Some(r)) => {
-                let score = self
-                    .tracker
-                    .latest_value(&r.id, &self.sweep.spec.score)
-                    .ok()
-                    .flatten()
-                    .map_or_else(String::new, |s| {
-                        format!(", {} {s:.4}", self.sweep.spec.score)
-                    });
-                match r.status {
-                    RunStatus::Failed => format!(
-                        "failed: {}; log: {}",
-                        r.status_reason.as_deref().unwrap_or("see the log"),
-                        ended.log.display()
-                    ),
-                    RunStatus::Running => format!(
-                        "exited ({}) without recording an end; log: {}",
-                        exit_text(ended.status),
-                        ended.log.display()
-                    ),
-                    status => format!("{status} at step {}{score}", r.steps_done),
-                }
-            }
-            (None, None) => format!(
-                "exited ({}) before recording a run; log: {}",
-                exit_text(ended.status),
-                ended.log.display()
-            ),
-        };
-        let _ = writeln!(
-            self.out,
-            "  [{}/{}] {} in {:.0} s: {how}",
-            self.done, self.total, run.spec.name, ended.seconds
-        );
-    }
-}
-
-fn exit_text(status: Option<std::process::ExitStatus>) -> String {
-    match status {
-        Some(s) => s.to_string(),
-        None => "unknown status".into(),
-    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

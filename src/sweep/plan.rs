@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::spec;
+use crate::store::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
 use crate::sweep::spec::{PlannedRun, Sweep};
-use crate::tracker::{RunFilter, RunRecord, RunStatus, Tracker, TrackerError};
 
 /// What to do for one planned run.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,7 @@ fn live_pid(
     Ok(match pid {
         // Another host's run cannot be checked: take it as alive.
         Some(pid) if record.host != host => Some(pid),
-        Some(pid) if crate::process::is_alive(pid) => Some(pid),
+        Some(pid) if crate::util::process::is_alive(pid) => Some(pid),
         _ => None,
     })
 }
@@ -135,30 +135,12 @@ fn live_pid(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tracker::fixtures;
 
     fn record(status: RunStatus) -> RunRecord {
         RunRecord {
-            id: "r".into(),
-            experiment_id: 1,
-            experiment: "e".into(),
-            name: "n".into(),
-            variant: "vanilla".into(),
-            status,
-            status_reason: None,
-            spec_text: String::new(),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "t".into(),
-            host: "h".into(),
-            run_dir: "r".into(),
-            total_steps: 10,
-            steps_done: 0,
-            started_at: 0.0,
-            ended_at: None,
             sweep_id: Some("s".into()),
-            pid: None,
-            heartbeat_at: None,
+            ..fixtures::record(status)
         }
     }
 

@@ -2,7 +2,7 @@
 //! each run's final score, with the spread. Used by the end-of-sweep summary
 //! and by the report.
 
-use crate::tracker::RunStatus;
+use crate::store::tracker::RunStatus;
 
 /// One run's contribution: its configuration, status and final score.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::layout;
+use crate::store::layout;
+use crate::store::tracker::{Liveness, RunRecord, RunStatus, Tracker, TrackerError};
 use crate::sweep::plan;
 use crate::sweep::spec::Sweep;
-use crate::table::table;
-use crate::tracker::{Liveness, RunRecord, RunStatus, Tracker, TrackerError};
+use crate::util::table::table;
 
 /// Where one run of the plan stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +66,8 @@ pub fn status(
         Err(TrackerError::NoDatabase { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let host = crate::tracker::this_host();
-    let now = crate::tracker::now();
+    let host = crate::store::tracker::this_host();
+    let now = crate::store::tracker::now();
     let mut tasks = Vec::new();
     for run in &sweep.runs {
         let hash = run.spec.config_hash();
@@ -190,30 +190,17 @@ pub fn render(tasks: &[TaskStatus]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tracker::fixtures;
 
     fn record(status: RunStatus, heartbeat: f64) -> RunRecord {
         RunRecord {
-            id: "r".into(),
-            experiment_id: 1,
-            experiment: "e".into(),
-            name: "n".into(),
-            variant: "vanilla".into(),
-            status,
             status_reason: Some("boom".into()),
-            spec_text: String::new(),
-            spec_hash: "h".into(),
-            seed: 1,
-            device: "flex".into(),
-            code_version: "t".into(),
             host: "node7".into(),
-            run_dir: "r".into(),
-            total_steps: 10,
             steps_done: 4,
-            started_at: 0.0,
-            ended_at: None,
             sweep_id: Some("s".into()),
             pid: Some(1),
             heartbeat_at: Some(heartbeat),
+            ..fixtures::record(status)
         }
     }
 

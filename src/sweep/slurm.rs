@@ -60,17 +60,28 @@ pub fn array_spec(indices: &[usize]) -> String {
     parts.join(",")
 }
 
-/// A shell word: left as it is when it is plain, else single-quoted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
+/// A value of an `#SBATCH` directive: sbatch reads these lines with its own
+/// parser, not a shell, so a plain value (the `%A`/`%a` log patterns
+/// included) stays as it is; any other is single-quoted.
+fn directive_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c));
     if plain {
-        word.to_string()
+        value.to_string()
     } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+        format!("'{}'", value.replace('\'', r"'\''"))
     }
+}
+
+/// A word of the script's shell lines, quoted by `shlex` where bash needs it.
+fn shell_word(word: &str) -> String {
+    // NUL, the one byte shlex refuses, cannot be in a path or an argument.
+    let word = word.replace('\0', "");
+    shlex::try_quote(&word)
+        .expect("no NUL is left to refuse")
+        .into_owned()
 }
 
 /// The sbatch script of the job array.
@@ -81,16 +92,19 @@ pub fn script(job: &Job, options: &SlurmOptions) -> String {
     }
     let mut lines = vec![
         "#!/bin/bash".to_string(),
-        format!("#SBATCH --job-name={}", shell_word(&job_name(job.sweep))),
+        format!(
+            "#SBATCH --job-name={}",
+            directive_value(&job_name(job.sweep))
+        ),
         format!("#SBATCH --array={array}"),
         format!(
             "#SBATCH --output={}",
-            shell_word(&job.logs.join("slurm-%A_%a.out").to_string_lossy())
+            directive_value(&job.logs.join("slurm-%A_%a.out").to_string_lossy())
         ),
     ];
     let mut option = |name: &str, value: Option<String>| {
         if let Some(v) = value {
-            lines.push(format!("#SBATCH --{name}={}", shell_word(&v)));
+            lines.push(format!("#SBATCH --{name}={}", directive_value(&v)));
         }
     };
     option("partition", options.partition.clone());

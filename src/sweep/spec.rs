@@ -10,12 +10,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use ron::value::RawValue;
 use serde::{Deserialize, Serialize};
 
-use crate::scoring;
+use super::values::{grid_points, raw};
+use crate::eval::scoring;
 use crate::spec::ron_text::{self, Located, Place, ReadError};
 use crate::spec::{self, Spec};
 
@@ -179,7 +178,7 @@ pub fn expand(path: &Path, text: &str) -> Result<Sweep> {
         ));
     }
     // The name also names the sweep's log folder.
-    if let Err(e) = crate::paths::component(&spec.name) {
+    if let Err(e) = crate::util::paths::component(&spec.name) {
         return Err(at(field("name"), format!("sweep name: {e}")));
     }
     let base = path
@@ -423,29 +422,6 @@ fn default_score(base: &Spec) -> Option<String> {
     scoring::objective(base).map(|o| o.key.into_owned())
 }
 
-/// A value's RON text, as a `--set` value.
-fn raw(value: &RawValue) -> &str {
-    value.get_ron().trim()
-}
-
-/// The grid's combinations, the last key varying fastest.
-fn grid_points(grid: &BTreeMap<String, Vec<Box<RawValue>>>) -> Vec<Vec<(String, String)>> {
-    let mut points = vec![Vec::new()];
-    for (key, values) in grid {
-        points = points
-            .into_iter()
-            .flat_map(|point: Vec<(String, String)>| {
-                values.iter().map(move |v| {
-                    let mut p = point.clone();
-                    p.push((key.clone(), raw(v).to_string()));
-                    p
-                })
-            })
-            .collect();
-    }
-    points
-}
-
 /// Why `key` cannot be swept, if it cannot: labels name each run after its
 /// values, and seeds have their own list.
 fn not_sweepable(key: &str) -> Option<&'static str> {
@@ -471,81 +447,6 @@ fn run_name(sweep: &str, config: usize, values: &[(String, String)], seed: u64) 
         name = format!("{sweep} config={config} seed={seed}");
     }
     name
-}
-
-impl RandomSpec {
-    /// The values of trial `trial`: each trial has its own generator, so
-    /// adding trials keeps the earlier ones.
-    fn draw(&self, trial: usize) -> Vec<(String, String)> {
-        let mut rng =
-            StdRng::seed_from_u64(self.seed ^ (trial as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        self.params
-            .iter()
-            .map(|(key, dist)| (key.clone(), dist.sample(&mut rng)))
-            .collect()
-    }
-}
-
-impl Distribution {
-    fn check(&self) -> std::result::Result<(), String> {
-        match self {
-            Distribution::Uniform(low, high)
-                if !(low.is_finite()
-                    && high.is_finite()
-                    && (high - low).is_finite()
-                    && low <= high) =>
-            {
-                Err(format!(
-                    "Uniform({low}, {high}) needs finite low <= high, less than 1e308 apart"
-                ))
-            }
-            Distribution::LogUniform(low, high)
-                if !(*low > 0.0 && high.is_finite() && low <= high) =>
-            {
-                Err(format!("LogUniform({low}, {high}) needs 0 < low <= high"))
-            }
-            Distribution::IntRange(low, high) if low > high => {
-                Err(format!("IntRange({low}, {high}) needs low <= high"))
-            }
-            Distribution::Choice(values) if values.is_empty() => {
-                Err("Choice lists no values; list at least one".into())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Values that stand for the distribution when checking it against the spec.
-    fn examples(&self) -> Vec<String> {
-        match self {
-            Distribution::Uniform(low, high) | Distribution::LogUniform(low, high) => {
-                vec![format_float(*low), format_float(*high)]
-            }
-            Distribution::IntRange(low, high) => vec![low.to_string(), high.to_string()],
-            Distribution::Choice(values) => values.iter().map(|v| raw(v).to_string()).collect(),
-        }
-    }
-
-    /// One draw, as `--set` value text (floats with 3 significant digits, so
-    /// that names stay readable and a value is exactly what the name says).
-    fn sample(&self, rng: &mut StdRng) -> String {
-        match self {
-            Distribution::Uniform(low, high) => format_float(rng.random_range(*low..=*high)),
-            Distribution::LogUniform(low, high) => {
-                format_float(rng.random_range(low.ln()..=high.ln()).exp())
-            }
-            Distribution::IntRange(low, high) => rng.random_range(*low..=*high).to_string(),
-            Distribution::Choice(values) => {
-                raw(&values[rng.random_range(0..values.len())]).to_string()
-            }
-        }
-    }
-}
-
-/// `0.000123` as `1.23e-4`: three significant digits, JSON-readable.
-fn format_float(value: f64) -> String {
-    let text = format!("{value:.2e}");
-    // Rust writes `1.23e-4`, which JSON reads; keep it, but trim `.00`.
-    text.replace(".00e", "e")
 }
 
 #[cfg(test)]

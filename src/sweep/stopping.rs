@@ -8,10 +8,11 @@
 
 use gan_lab_variants::Scalar;
 
-use crate::events::SinkError;
-use crate::runner::EarlyStop;
+use crate::store::tracker::Tracker;
 use crate::sweep::spec::MedianRule;
-use crate::tracker::Tracker;
+use crate::train::events::SinkError;
+use crate::train::runner::EarlyStop;
+use crate::util::stats;
 
 /// The rule, bound to one run of one sweep.
 pub struct MedianStop<'a> {
@@ -36,14 +37,7 @@ pub fn trails_median(
     if others.len() < min_runs.max(1) {
         return None;
     }
-    let mut sorted = others.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    };
+    let median = stats::median(others.iter().copied())?;
     // A non-finite score (a broken generator) trails any median.
     let worse = !value.is_finite()
         || if lower_is_better {
@@ -134,24 +128,14 @@ mod tests {
 
     #[test]
     fn reads_the_other_runs_from_the_database() {
-        use crate::tracker::{MetricPoint, NewRun};
+        use crate::store::tracker::{MetricPoint, NewRun, fixtures};
         let t = Tracker::open_in_memory().unwrap();
         let mut ids = Vec::new();
         for (i, fid) in [100.0, 200.0, 300.0, 400.0].into_iter().enumerate() {
             let id = t
                 .create_run(&NewRun {
-                    experiment: "e".into(),
-                    name: format!("r{i}"),
-                    variant: "vanilla".into(),
-                    spec_text: String::new(),
-                    spec_hash: String::new(),
-                    seed: 1,
-                    device: "flex".into(),
-                    code_version: "t".into(),
-                    host: "h".into(),
-                    run_dir: format!("r{i}"),
-                    total_steps: 10,
                     sweep_id: Some("s".into()),
+                    ..fixtures::new_run("e", &format!("r{i}"))
                 })
                 .unwrap();
             t.log_metrics(
