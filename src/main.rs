@@ -437,7 +437,7 @@ fn main() -> ExitCode {
 }
 
 fn absolute(path: PathBuf) -> PathBuf {
-    gan_lab::paths::resolve(&path)
+    gan_lab::util::paths::resolve(&path)
 }
 
 fn parse_device(name: &str) -> Result<DeviceChoice, gan_lab::device::DeviceError> {

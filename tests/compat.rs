@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use gan_lab::tracker::RunStatus;
+use gan_lab::store::tracker::RunStatus;
 use predicates::str::contains;
 
 use crate::common::*;

@@ -116,7 +116,7 @@ pub fn locate(flag: Option<&Path>) -> Result<PathBuf> {
 /// the child processes it starts, wherever they run, read the same folder.
 pub fn env_dir() -> Option<PathBuf> {
     let dir = std::env::var_os(ENV_VAR).filter(|value| !value.is_empty())?;
-    Some(crate::paths::resolve(Path::new(&dir)))
+    Some(crate::util::paths::resolve(Path::new(&dir)))
 }
 
 /// [`locate`] with its environment made explicit: `env` is the value of

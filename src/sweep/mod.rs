@@ -344,7 +344,7 @@ pub fn status(ctx: &Context, path: &Path, out: &mut dyn Write) -> Result<Vec<sha
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
-    let resolved = crate::paths::resolve(path);
+    let resolved = crate::util::paths::resolve(path);
     if resolved.is_absolute() {
         return Ok(resolved);
     }
