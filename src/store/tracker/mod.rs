@@ -35,7 +35,8 @@
 //! Files: `schema` (tables and migrations), `records` (rows as Rust values,
 //! liveness), `runs` (creating, claiming and finding runs, parameters and
 //! tags), `metrics` (metric series and artifacts), `series` (how points are
-//! packed into chunks, and the digests a report reads), `sweeps` (the sweep registry).
+//! packed into chunks, and the digests a report reads), `sweeps` (the sweep registry),
+//! `fixtures` (the runs and points the crate's unit tests share).
 
 #[cfg(test)]
 pub(crate) mod fixtures;
