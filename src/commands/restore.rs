@@ -5,8 +5,8 @@
 use burn::prelude::Device;
 use gan_lab_variants::{Hyper, Variant};
 
+use crate::commands::error::{AppError, Result};
 use crate::context::Context;
-use crate::error::{AppError, Result};
 use crate::layout::{Checkpoint, RunLayout};
 use crate::runner::RunnerError;
 use crate::spec::{self, Spec};
