@@ -14,9 +14,8 @@ use gan_lab::context::{ActiveRun, Context, default_cache};
 use gan_lab::device::DeviceChoice;
 use gan_lab::tracker::{RunStatus, Tracker};
 
-/// mimalloc keeps the pages of freed buffers for the next training step's
-/// (the system allocator maps, faults in and zeroes every large buffer
-/// afresh); see [`keep_freed_pages`].
+/// mimalloc keeps freed pages for the next training step (the system
+/// allocator maps, faults in and zeroes each large buffer afresh).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -69,10 +68,8 @@ struct Global {
 }
 
 impl Global {
-    /// The settings every command shares, from the global flags: the one
-    /// place they are read. The device is flex until a command's `--device`
-    /// says otherwise; the stop flag is set only once [`stop_on_signal`]
-    /// watches it.
+    /// The one place the global flags become the commands' shared settings
+    /// (flex until a command's `--device`; the stop flag unwatched).
     fn context(self) -> Context {
         Context {
             db: self
@@ -164,8 +161,7 @@ fn stop_on_signal(stop: &Arc<AtomicBool>) {
 fn execute(cli: Cli) -> Result<ExitCode, AppError> {
     use commands::*;
     let ctx = cli.global.context();
-    // The commands that train or score stop after their step at a signal;
-    // the others (reading the database, serving) end at once.
+    // Commands that train or score stop after their step at a signal; others end at once.
     let stoppable = || {
         stop_on_signal(&ctx.stop);
         &ctx
