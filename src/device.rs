@@ -2,6 +2,8 @@
 //!
 //! Each non-default backend sits behind a cargo feature of the same name;
 //! asking for one the binary was built without is a clear error naming it.
+//! The flag itself is `commands::args::DeviceArg`; the names parse
+//! here too, for the device stored with a run.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,18 +11,21 @@ use std::str::FromStr;
 use burn::prelude::Device;
 use clap::ValueEnum;
 
+/// The devices `--device` names. The variants carry plain comments, not doc
+/// comments: clap would list those under the flag and switch `--help` to its
+/// long layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, ValueEnum)]
 pub enum DeviceChoice {
-    /// burn-flex on the CPU (the default)
+    // burn-flex on the CPU (the default)
     #[default]
     #[value(alias = "cpu")]
     Flex,
-    /// burn-ndarray on the CPU (needs the `ndarray` feature)
+    // burn-ndarray on the CPU (needs the `ndarray` feature)
     Ndarray,
-    /// a GPU through wgpu: Vulkan, Metal or DX12 (needs the `wgpu` feature)
+    // a GPU through wgpu: Vulkan, Metal or DX12 (needs the `wgpu` feature)
     #[value(alias = "gpu")]
     Wgpu,
-    /// an NVIDIA GPU through CUDA (needs the `cuda` feature)
+    // an NVIDIA GPU through CUDA (needs the `cuda` feature)
     Cuda,
 }
 

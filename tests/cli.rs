@@ -78,7 +78,10 @@ fn missing_files_and_devices_are_input_errors() {
     lab.cmd(&["run", &spec, "--device", "tpu"])
         .assert()
         .code(2)
-        .stderr(contains("unknown device `tpu`"));
+        .stderr(
+            contains("invalid value 'tpu' for '--device <DEVICE>'")
+                .and(contains("[possible values: flex, ndarray, wgpu, cuda]")),
+        );
     #[cfg(not(feature = "cuda"))]
     lab.cmd(&["run", &spec, "--device", "cuda"])
         .assert()

@@ -1,11 +1,32 @@
 //! `gan-lab check`: validates an experiment spec (with its `--set`
 //! overrides) or a sweep spec (expanded into its runs) without training.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use crate::error::{AppError, Result};
+use clap::Args;
+
+use crate::commands::args::Overrides;
+use crate::commands::error::{AppError, Result};
 use crate::spec::{self, Source, Spec, SpecError, ron_text};
 use crate::sweep::spec::Sweep;
+
+/// `gan-lab check`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  gan-lab check experiments/dcgan.ron --set train.batch_size=128"
+)]
+pub struct CheckArgs {
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// `gan-lab check SPEC`: prints what the spec describes.
+pub fn execute(args: &CheckArgs) -> Result<ExitCode> {
+    println!("{}", check_file(&args.spec, &args.overrides.set)?.summary());
+    Ok(ExitCode::SUCCESS)
+}
 
 /// What `gan-lab check` found valid: an experiment spec (overrides applied)
 /// or a sweep spec, expanded into its runs.

@@ -1,19 +1,55 @@
 //! `gan-lab eval`: score a stored run's model (each variant scores itself
 //! with the evaluator), or score images from anywhere.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use clap::Args;
 use gan_lab_variants::IMAGE_PIXELS;
 
+use crate::commands::error::{AppError, Result};
+use crate::commands::restore::restore;
 use crate::context::Context;
 use crate::data;
-use crate::error::{AppError, Result};
 use crate::eval::scoring::{format_scores, image_scorer};
-use crate::restore::restore;
 use crate::spec::Metric;
 use crate::store::layout::{Checkpoint, RunLayout};
 use crate::store::tracker::{MetricPoint, Tracker};
 use crate::train::runner;
+
+/// `gan-lab eval`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  gan-lab eval 3f9c --checkpoint best --samples 10000\n  \
+    gan-lab eval --images samples.idx     (an IDX3 file or a folder of 28x28 PNGs)\n\n\
+    Scores are computed on the evaluator's features against the test split; they \
+    compare runs scored by the same evaluator, not numbers from Inception-based papers."
+)]
+pub struct EvalArgs {
+    /// Run id, unique id prefix, or unique run name
+    #[arg(required_unless_present = "images", conflicts_with = "images")]
+    pub run: Option<String>,
+    /// Score these images instead of a run
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<PathBuf>,
+    /// Checkpoint to score: last, best (by the variant's score) or a step kept by `checkpoint.keep_every`
+    #[arg(long, default_value = "last")]
+    pub checkpoint: Checkpoint,
+    /// Generated images to score
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+}
+
+/// `gan-lab eval`: prints the scores of a run or of images.
+pub fn execute(ctx: &Context, args: &EvalArgs) -> Result<ExitCode> {
+    let text = match (&args.run, &args.images) {
+        (_, Some(path)) => eval_images(ctx, path)?,
+        (Some(run), None) => eval_run(ctx, run, args.checkpoint, args.samples)?,
+        (None, None) => unreachable!("clap requires one"),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
 
 /// `gan-lab eval RUN`: scores a stored run's checkpoint with `samples` images,
 /// recording the scores as `eval/<name>` metrics at the checkpoint's step.

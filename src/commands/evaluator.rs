@@ -2,15 +2,65 @@
 //! classifier that scores generated images, and sanity references for it.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use clap::{Args, Subcommand};
+
+use crate::commands::args::DeviceArg;
+use crate::commands::error::{AppError, Result};
 use crate::context::Context;
 use crate::data::{self, Split};
-use crate::error::{AppError, Result};
 use crate::eval::evaluator::{
     Agreement, Evaluator, EvaluatorError, Source, cache_folder, pinned_info,
 };
 use crate::eval::scoring::{format_scores, image_scorer};
 use crate::spec::Metric;
+
+/// `gan-lab evaluator`'s subcommands.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  gan-lab evaluator info\n  gan-lab evaluator train")]
+pub struct EvaluatorArgs {
+    #[command(subcommand)]
+    pub command: EvaluatorCommand,
+}
+
+#[derive(Subcommand)]
+pub enum EvaluatorCommand {
+    /// Retrain the evaluator with the built-in one's recipe (4 epochs; minutes to an hour on 2 cores)
+    #[command(
+        after_help = "The built-in evaluator scores the official Fashion-MNIST files unless \
+        --evaluator DIR chooses a retrained one. For other data, the evaluator written to the \
+        cache folder (the default --out) scores them."
+    )]
+    Train {
+        #[command(flatten)]
+        device: DeviceArg,
+        /// Folder to write it to [default: the cache folder for the data]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Fail (exit 1) unless it is within one point of the built-in evaluator's test accuracy
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Show the evaluator in use (built in or trained locally), its accuracy and checksum, and sanity references
+    Info,
+}
+
+/// `gan-lab evaluator train` or `info`: prints what was trained or is in use.
+pub fn execute(ctx: &Context, args: &EvaluatorArgs) -> Result<ExitCode> {
+    match &args.command {
+        EvaluatorCommand::Train {
+            device,
+            out,
+            verify,
+        } => print!(
+            "{}",
+            train(&device.on(ctx), out.as_deref(), *verify)?.summary()
+        ),
+        EvaluatorCommand::Info => print!("{}", info(ctx)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// What `evaluator train` did.
 pub struct Trained {

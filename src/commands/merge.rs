@@ -3,9 +3,32 @@
 //! Merging again changes nothing.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use crate::error::{AppError, Result};
+use clap::Args;
+
+use crate::commands::error::{AppError, Result};
+use crate::context::Context;
 use crate::store::tracker::Tracker;
+
+/// `gan-lab merge`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  gan-lab merge runs/shards/sweep-lr\n  gan-lab merge runs/shards/sweep-lr/3.sqlite\n\n\
+    Run ids, metrics, artifact paths and sweep membership are kept. Each shard is merged in \
+    one transaction; a run already merged is replaced only by a fresher copy."
+)]
+pub struct MergeArgs {
+    /// Shard files, or folders searched for *.sqlite shards
+    #[arg(required = true, value_name = "SHARD_OR_DIR")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `gan-lab merge`: prints what each shard brought.
+pub fn execute(ctx: &Context, args: &MergeArgs) -> Result<ExitCode> {
+    print!("{}", merge(&ctx.db, &args.inputs)?);
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Merges every shard named or found (recursively, `*.sqlite`) under the
 /// folders named; returns what to print.

@@ -1,33 +1,95 @@
-//! `gan-lab check`, `run` and `resume`: validate a spec, train a new tracked
-//! run with the tracker, artifact and progress sinks, or continue one from
-//! its last checkpoint.
+//! `gan-lab run`: train a new tracked run with the tracker, artifact and
+//! progress sinks; also the training that `resume` and `sweep-task` share,
+//! and how a finished run is reported.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use burn::prelude::Device;
+use clap::Args;
 use gan_lab_variants::Variant;
 
+use crate::commands::args::{DeviceArg, Overrides};
+use crate::commands::error::{AppError, Result};
+use crate::commands::restore::build_variant;
 use crate::context::{ActiveRun, Context, code_version};
 use crate::data::{self, Split};
 use crate::device::DeviceChoice;
-use crate::error::{AppError, Result};
 use crate::eval::scoring::image_scorer;
-use crate::restore::build_variant;
 use crate::spec::{self, Spec};
 use crate::store::layout::RunLayout;
 use crate::store::tracker::{Heartbeat, NewRun, RunRecord, RunStatus, Tracker};
-use crate::train::events::Event;
 use crate::train::events::Sink;
+use crate::train::events::{Event, EventKind};
 use crate::train::loader::{Loader, TrainSet};
 use crate::train::runner::{self, Cadence, Runner};
 use crate::train::sinks::{ArtifactSink, ProgressSink, TrackerSink};
+
+/// `gan-lab run`'s flags.
+#[derive(Args)]
+#[command(after_help = "Examples:\n  gan-lab run experiments/vanilla.ron\n  \
+    gan-lab run experiments/dcgan.ron --set train.steps=200 --set variant.loss=Hinge\n\n\
+    Ctrl-C stops after the current step, writes a checkpoint and marks the run \
+    interrupted; `gan-lab resume RUN` continues it.")]
+pub struct RunArgs {
+    /// The experiment spec (see experiments/*.ron)
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(flatten)]
+    pub device: DeviceArg,
+    /// File the run under this (registered) sweep; `gan-lab sweep` passes it
+    #[arg(long, hide = true)]
+    pub sweep: Option<String>,
+}
+
+/// `gan-lab run SPEC`: trains it and says how it ended.
+pub fn execute(ctx: &Context, args: &RunArgs) -> Result<ExitCode> {
+    let ctx = args.device.on(ctx);
+    let report = run(&ctx, &args.spec, &args.overrides.set, args.sweep.as_deref())?;
+    Ok(report_outcome(&report, &ctx.db))
+}
+
+/// Prints how a run ended (and what to do next); its exit code: 0 when it
+/// finished or a stopping rule ended it, 130 when interrupted, 1 when it failed.
+pub fn report_outcome(report: &RunReport, db: &Path) -> ExitCode {
+    let id = &report.run_id;
+    let step = report.outcome.step;
+    match &report.outcome.kind {
+        EventKind::Finished => {
+            println!(
+                "run {id} finished {step} steps; samples and checkpoints in {}",
+                report.run_dir.display()
+            );
+            println!("details: gan-lab --db {} show {id}", db.display());
+            ExitCode::SUCCESS
+        }
+        EventKind::Interrupted => {
+            println!(
+                "run {id} interrupted after step {step}; continue with: gan-lab --db {} resume {id}",
+                db.display()
+            );
+            ExitCode::from(130)
+        }
+        EventKind::Failed { reason } => {
+            eprintln!("run {id} failed at step {step}: {reason}");
+            ExitCode::from(1)
+        }
+        EventKind::Stopped { reason } => {
+            println!("run {id} stopped after step {step}: {reason}");
+            ExitCode::SUCCESS
+        }
+        other => unreachable!("a run ends on its outcome, not on {other:?}"),
+    }
+}
 
 /// What a finished `run` or `resume` reports.
 #[derive(Debug)]
 pub struct RunReport {
     pub run_id: String,
     pub run_dir: PathBuf,
+    /// The run's last event, whose kind is how it ended.
     pub outcome: Event,
 }
 

@@ -2,17 +2,80 @@
 //! for a `.png` path, as a grid. It asks the variant what it can do (sample
 //! from noise, by class, from a caption) and refuses clearly when it cannot.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use clap::Args;
 use gan_lab_variants::{
     ClassSampler, IMAGE_PIXELS, NoiseSampler, SampleGrid, Variant, VariantConfig,
 };
 
+use crate::commands::error::{AppError, Result};
+use crate::commands::restore::restore;
 use crate::context::Context;
 use crate::data;
-use crate::error::{AppError, Result};
-use crate::restore::restore;
 use crate::store::layout::Checkpoint;
+
+/// `gan-lab sample`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  gan-lab sample 3f9c --n 64 --out grid.png\n  \
+    gan-lab sample 3f9c --n 10000 --out samples.idx   (for `gan-lab eval --images`)\n  \
+    gan-lab sample cgan --class sneaker --n 64 --out sneakers.png\n  \
+    gan-lab sample cgan --class sneaker --interpolate 10 --n 6 --out walk.png\n  \
+    gan-lab sample stackgan --caption \"a dark patterned dress\" --n 16 --out dress.png"
+)]
+pub struct SampleArgs {
+    /// Run id, unique id prefix, or unique run name
+    pub run: String,
+    /// How many images (with --interpolate: how many rows) [default: 64, or 10 with --interpolate]
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Output file: .png for a grid, anything else for IDX3
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Checkpoint to sample: last, best (by the variant's score) or a step kept by `checkpoint.keep_every`
+    #[arg(long, default_value = "last")]
+    pub checkpoint: Checkpoint,
+    /// Noise seed
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only this class (conditional runs): a name such as sneaker, or an index 0-9
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Draw from this caption (StackGAN runs), such as "a dark patterned dress"; a .png shows the Stage-I row (upscaled) above the Stage-II row, any other name holds the Stage-II images
+    #[arg(long, conflicts_with_all = ["class", "interpolate"])]
+    pub caption: Option<String>,
+    /// Rows that walk between two random noise vectors in this many steps (spherical interpolation); a conditional run keeps one class per row
+    #[arg(long, value_name = "STEPS")]
+    pub interpolate: Option<usize>,
+    /// Draw each pixel of a .png grid as an N x N block (crisp, nearest neighbour), 1 to 16
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub scale: usize,
+}
+
+impl SampleArgs {
+    /// The request, with `--n`'s default: 64 images, or 10 rows of a walk.
+    pub fn request(&self) -> SampleRequest {
+        SampleRequest {
+            n: self
+                .n
+                .unwrap_or(if self.interpolate.is_some() { 10 } else { 64 }),
+            seed: self.seed,
+            class: self.class.clone(),
+            interpolate: self.interpolate,
+            caption: self.caption.clone(),
+            scale: self.scale,
+        }
+    }
+}
+
+/// `gan-lab sample`: writes the images and says what was written.
+pub fn execute(ctx: &Context, args: &SampleArgs) -> Result<ExitCode> {
+    let written = sample(ctx, &args.run, args.checkpoint, &args.request(), &args.out)?;
+    println!("{written}");
+    Ok(ExitCode::SUCCESS)
+}
 
 /// What `gan-lab sample` draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,7 +172,8 @@ pub fn sample(
     };
     let (pixels, rows, cols, row_labels) = match request.interpolate {
         Some(steps) => {
-            let walks = crate::interpolate::walks(n, steps, noise.latent_dim(), request.seed);
+            let walks =
+                crate::commands::interpolate::walks(n, steps, noise.latent_dim(), request.seed);
             // A conditional run walks within one class: the asked one, or class r in row r.
             let row_classes: Option<Vec<u8>> = classes.map(|c| {
                 let k = c.num_classes();

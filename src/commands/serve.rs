@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::Router;
@@ -19,8 +20,11 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use clap::Args;
 
-use crate::error::{AppError, Result};
+use crate::commands::args::SelectionArgs;
+use crate::commands::error::{AppError, Result};
+use crate::context::Context;
 use crate::report::{self, ReportError, Selection};
 
 /// The filters a page's address may carry.
@@ -30,6 +34,39 @@ struct Shared {
     db: PathBuf,
     /// The command's filters: what a page without query parameters shows.
     selection: Selection,
+}
+
+/// `gan-lab serve`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  gan-lab serve\n  gan-lab serve --experiment dcgan --port 8081\n\n\
+    Open the printed address; filters also work as query parameters \
+    (/?experiment=dcgan, /?sweep=sweep-lr, /?runs=3f9c,a1b2). The database is only read. \
+    Ctrl-C stops the server."
+)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on; anything but 127.0.0.1 or localhost shares the page with the network
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+}
+
+/// `gan-lab serve`: serves until Ctrl-C, saying where (and warning when
+/// the address is not the loopback one).
+pub fn execute(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
+    let selection = args.selection.selection();
+    serve(&ctx.db, &selection, &args.host, args.port, |addr| {
+        if !addr.ip().is_loopback() {
+            eprintln!("warning: listening on {addr}: anyone who can reach it can read the report");
+        }
+        println!("serving the report at http://{addr}/ (Ctrl-C stops)");
+    })?;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Serves the report of `selection` on `host:port` until Ctrl-C; `ready`

@@ -3,13 +3,49 @@
 //! its own database shard, `runs/shards/<sweep>/<I>.sqlite`, with its run
 //! folder beside it. One Slurm array task runs one of these.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use clap::Args;
+
+use crate::commands::args::DeviceArg;
+use crate::commands::error::{AppError, Result};
 use crate::commands::run::{self, RunReport};
 use crate::context::Context;
-use crate::error::{AppError, Result};
 use crate::store::tracker::{Liveness, RunStatus, Tracker};
 use crate::sweep::{self, plan};
+
+/// `gan-lab sweep-task`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  gan-lab sweep-task experiments/sweep-lr.ron --index 3\n\n\
+    The run is the one `gan-lab sweep SPEC --dry-run` lists as #INDEX (same configuration \
+    and name). It is recorded in runs/shards/<sweep>/<INDEX>.sqlite, its folder beside it; \
+    `gan-lab merge` brings the shards into the main database."
+)]
+pub struct SweepTaskArgs {
+    /// The sweep spec
+    pub spec: PathBuf,
+    /// The run's index in the plan (Slurm's $SLURM_ARRAY_TASK_ID)
+    #[arg(long)]
+    pub index: usize,
+    /// Train again a run that failed in this shard
+    #[arg(long)]
+    pub retry_failed: bool,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// `gan-lab sweep-task`: the run's outcome, or 0 when there was nothing to do.
+pub fn execute(ctx: &Context, args: &SweepTaskArgs) -> Result<ExitCode> {
+    let ctx = args.device.on(ctx);
+    Ok(
+        match sweep_task(&ctx, &args.spec, args.index, args.retry_failed)? {
+            Some(report) => run::report_outcome(&report, &ctx.db),
+            None => ExitCode::SUCCESS,
+        },
+    )
+}
 
 /// Trains (or resumes) run `index` of the sweep at `path`; `None` when
 /// there is nothing to do (done, or failed without `retry_failed`).

@@ -2,15 +2,17 @@
 //! images (an IDX3 file, one 28x28 PNG or a folder of them), written as an
 //! IDX3 file or, for a `.png` path, as input rows above output rows.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use clap::{Args, ValueEnum};
 use gan_lab_variants::{Direction, IMAGE_PIXELS, SampleGrid, Translator, Variant, VariantConfig};
 
+use crate::commands::error::{AppError, Result};
+use crate::commands::restore::restore;
 use crate::commands::sample::write_images;
 use crate::context::Context;
 use crate::data;
-use crate::error::{AppError, Result};
-use crate::restore::restore;
 use crate::store::layout::Checkpoint;
 
 /// Images per row of a PNG output.
@@ -18,15 +20,61 @@ const PNG_COLS: usize = 16;
 /// Images a PNG output may hold (more go to an IDX3 file).
 pub const MAX_PNG_IMAGES: usize = 1024;
 
-/// Parses `a2b` or `b2a`.
-pub fn parse_direction(text: &str) -> std::result::Result<Direction, String> {
-    match text {
-        "a2b" => Ok(Direction::AToB),
-        "b2a" => Ok(Direction::BToA),
-        other => Err(format!(
-            "unknown direction `{other}`; use a2b (domain A to B) or b2a (B to A)"
-        )),
+/// `gan-lab translate`'s flags.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  gan-lab translate 3f9c --direction a2b --input sneaker.png --out boot.png\n  \
+    gan-lab translate 3f9c --direction b2a --input boots/ --out sneakers.png   (a folder of 28x28 PNGs)\n  \
+    gan-lab translate 3f9c --direction a2b --input t10k-images-idx3-ubyte --out boots.idx\n\n\
+    A .png output shows each row of inputs above its translations; any other name is an IDX3 file."
+)]
+pub struct TranslateArgs {
+    /// Run id, unique id prefix, or unique run name
+    pub run: String,
+    /// a2b (domain A to domain B) or b2a
+    #[arg(long, value_enum)]
+    pub direction: DirectionArg,
+    /// Images to translate: an IDX3 file, one 28x28 greyscale PNG or a folder of them
+    #[arg(long, value_name = "FILE|DIR")]
+    pub input: PathBuf,
+    /// Output file: .png for inputs above translations, anything else for IDX3
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Checkpoint to use: last, best (by translation FID) or a step kept by `checkpoint.keep_every`
+    #[arg(long, default_value = "last")]
+    pub checkpoint: Checkpoint,
+}
+
+/// `--direction`: the names of the variants crate's [`Direction`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    #[value(name = "a2b")]
+    AToB,
+    #[value(name = "b2a")]
+    BToA,
+}
+
+impl From<DirectionArg> for Direction {
+    fn from(arg: DirectionArg) -> Self {
+        match arg {
+            DirectionArg::AToB => Direction::AToB,
+            DirectionArg::BToA => Direction::BToA,
+        }
     }
+}
+
+/// `gan-lab translate`: writes the translations and says what was written.
+pub fn execute(ctx: &Context, args: &TranslateArgs) -> Result<ExitCode> {
+    let written = translate(
+        ctx,
+        &args.run,
+        args.checkpoint,
+        args.direction.into(),
+        &args.input,
+        &args.out,
+    )?;
+    println!("{written}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The variant's translator, or an error that says what the run is for
@@ -158,8 +206,10 @@ mod tests {
 
     #[test]
     fn directions_parse_and_rows_pair_inputs_with_outputs() {
-        assert_eq!(parse_direction("b2a"), Ok(Direction::BToA));
-        assert!(parse_direction("ab").unwrap_err().contains("a2b"));
+        let parse = |name| DirectionArg::from_str(name, false).map(Direction::from);
+        assert_eq!(parse("b2a"), Ok(Direction::BToA));
+        assert_eq!(parse("a2b"), Ok(Direction::AToB));
+        assert!(parse("ab").is_err());
         let input = vec![0.5; 18 * IMAGE_PIXELS];
         let output = vec![-0.5; 18 * IMAGE_PIXELS];
         let grid = pair_rows(&input, &output, "Sneaker", "Ankle boot");

@@ -5,8 +5,8 @@
 use burn::prelude::Device;
 use gan_lab_variants::{Hyper, Variant};
 
+use crate::commands::error::{AppError, Result};
 use crate::context::Context;
-use crate::error::{AppError, Result};
 use crate::spec::{self, Spec};
 use crate::store::layout::{Checkpoint, RunLayout};
 use crate::store::tracker::{RunRecord, Tracker};

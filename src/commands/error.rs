@@ -1,5 +1,6 @@
 //! The error of any command: each module's own error, plus usage mistakes,
-//! with the exit code they map to (2 for bad input, 1 otherwise).
+//! with the exit code they map to (2 for bad input, 1 otherwise). Only
+//! commands return it; the parts below them return their own errors.
 
 use std::path::PathBuf;
 
