@@ -27,7 +27,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Bytes, TensorData};
-use gan_lab_variants::ops;
+use gan_lab_ops as ops;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
