@@ -18,7 +18,7 @@ pub mod cyclegan;
 pub mod losses;
 pub mod metric;
 pub mod nets;
-pub mod ops;
+pub use gan_lab_ops as ops;
 pub mod panel;
 pub mod stackgan;
 mod util;

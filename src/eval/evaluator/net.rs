@@ -16,7 +16,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::relu;
-use gan_lab_variants::ops;
+use gan_lab_ops as ops;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};

@@ -1,27 +1,21 @@
-//! CPU kernels of the fused layers on plain `f32` slices (NCHW images, row-major
-//! matrices): im2col and its adjoint, one matrix product over batch × positions,
-//! channel-major layout changes, batch-norm statistics and affine passes, and
-//! the elementwise activations. Parallel over
-//! the cores with rayon; no backend types here, so a GPU twin can mirror them.
+//! CPU kernels of the fused layers on plain `f32` slices (NCHW images,
+//! row-major matrices) besides the column matrix (`im2col`): one matrix
+//! product over batch × positions, channel-major layout changes, batch-norm
+//! statistics and affine passes, and the elementwise activations. Parallel
+//! over the cores with rayon; no backend types here, so a GPU twin can mirror
+//! them. Imports `buffer` and `leak`.
+
+#![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::Leak;
+use crate::buffer::written;
+use crate::leak::Leak;
 
 /// Below this many elements an elementwise pass stays on one core.
 const PAR_MIN: usize = 1 << 15;
-
-/// A vector of `len` values written by `fill`, which writes every element:
-/// no zeroing pass over a buffer about to be overwritten.
-pub(super) fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
-    let mut v = Vec::with_capacity(len);
-    fill(&mut v.spare_capacity_mut()[..len]);
-    // SAFETY: every caller's `fill` writes each element of the slice it gets.
-    unsafe { v.set_len(len) };
-    v
-}
 
 /// `dst[i] = src[i]`.
 fn copy_into(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
@@ -29,179 +23,6 @@ fn copy_into(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
     dst.iter_mut().zip(src).for_each(|(d, &s)| {
         d.write(s);
     });
-}
-
-/// A 2-D convolution's geometry: the image it reads (`n, c, h, w`) and the
-/// grid of kernel positions (`oh, ow`). Dilation 1, one group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-    pub oh: usize,
-    pub ow: usize,
-}
-
-impl Geometry {
-    /// Geometry of a convolution over `[n, c, h, w]`, output size derived.
-    pub fn conv(
-        [n, c, h, w]: [usize; 4],
-        kernel: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 2],
-    ) -> Self {
-        let out = |size: usize, i: usize| (size + 2 * padding[i] - kernel[i]) / stride[i] + 1;
-        Self {
-            n,
-            c,
-            h,
-            w,
-            kernel,
-            stride,
-            padding,
-            oh: out(h, 0),
-            ow: out(w, 1),
-        }
-    }
-
-    /// Rows of the column matrix: `c × kh × kw`.
-    pub fn rows(&self) -> usize {
-        self.c * self.kernel[0] * self.kernel[1]
-    }
-
-    /// Whether the image is exactly `stride` times the grid of positions, and
-    /// not empty (see [`super::phased`]).
-    pub fn phased(&self) -> bool {
-        self.h == self.stride[0] * self.oh
-            && self.w == self.stride[1] * self.ow
-            && self.n * self.c * self.h * self.w > 0
-    }
-
-    /// Columns of the column matrix: `n × oh × ow`.
-    pub fn cols(&self) -> usize {
-        self.n * self.oh * self.ow
-    }
-
-    /// The output positions `lo..hi` along the width whose tap `kx` reads
-    /// inside the image (column `ox · stride + kx - padding`), and the column
-    /// position `lo` reads.
-    fn inside(&self, kx: usize) -> (usize, usize, usize) {
-        let (s, p) = (self.stride[1], self.padding[1]);
-        let lo = p.saturating_sub(kx).div_ceil(s).min(self.ow);
-        let hi = (self.w + p).saturating_sub(kx).div_ceil(s).min(self.ow);
-        (lo, hi.max(lo), (lo * s + kx).saturating_sub(p))
-    }
-
-    /// The image row read by kernel row `ky` at output row `oy`, if inside.
-    fn source_row(&self, oy: usize, ky: usize) -> Option<usize> {
-        (oy * self.stride[0] + ky)
-            .checked_sub(self.padding[0])
-            .filter(|&iy| iy < self.h)
-    }
-}
-
-/// Image `[n, c, h, w]` to columns `[c·kh·kw, n·oh·ow]` (zeros where the kernel
-/// overlaps the padding).
-pub fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
-    assert_eq!(image.len(), g.n * g.c * g.h * g.w, "im2col: image size");
-    if g.phased() {
-        return super::phased::im2col(image, g);
-    }
-    im2col_any(image, g)
-}
-
-/// [`im2col`] for any geometry, row by row of the column matrix.
-pub(super) fn im2col_any(image: &[f32], g: &Geometry) -> Vec<f32> {
-    let m = g.cols();
-    let [kh, kw] = g.kernel;
-    written(g.rows() * m, |cols| {
-        cols.par_chunks_mut(m).enumerate().for_each(|(row, out)| {
-            let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
-            for n in 0..g.n {
-                let plane = &image[(n * g.c + c) * g.h * g.w..][..g.h * g.w];
-                let out = &mut out[n * g.oh * g.ow..][..g.oh * g.ow];
-                for (oy, dst) in out.chunks_mut(g.ow).enumerate() {
-                    let Some(iy) = g.source_row(oy, ky) else {
-                        dst.iter_mut().for_each(|d| {
-                            d.write(0.0);
-                        });
-                        continue;
-                    };
-                    let src = &plane[iy * g.w..][..g.w];
-                    let (lo, hi, first) = g.inside(kx);
-                    let s = g.stride[1];
-                    for d in &mut dst[..lo] {
-                        d.write(0.0);
-                    }
-                    for (j, d) in dst[lo..hi].iter_mut().enumerate() {
-                        d.write(src[first + j * s]);
-                    }
-                    for d in &mut dst[hi..] {
-                        d.write(0.0);
-                    }
-                }
-            }
-        });
-    })
-}
-
-/// The adjoint of [`im2col`]: columns `[c·kh·kw, n·oh·ow]` summed back into an
-/// image `[n, c, h, w]`, onto `bias[c]` when given.
-pub fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
-    assert_eq!(
-        cols.len(),
-        g.rows() * g.cols(),
-        "col2im: column matrix size"
-    );
-    if g.phased() {
-        return super::phased::col2im(cols, g, bias);
-    }
-    col2im_any(cols, g, bias)
-}
-
-/// [`col2im`] for any geometry, image plane by image plane.
-pub(super) fn col2im_any(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
-    let m = g.cols();
-    let [kh, kw] = g.kernel;
-    let plane_size = g.h * g.w;
-    if plane_size == 0 {
-        return Vec::new();
-    }
-    written(g.n * g.c * plane_size, |image| {
-        image
-            .par_chunks_mut(plane_size)
-            .enumerate()
-            .for_each(|(plane_index, plane)| {
-                let (n, c) = (plane_index / g.c, plane_index % g.c);
-                let start = bias.map_or(0.0, |b| b[c]);
-                plane.iter_mut().for_each(|v| {
-                    v.write(start);
-                });
-                // SAFETY: every element was just written.
-                let plane = unsafe { &mut *(plane as *mut [MaybeUninit<f32>] as *mut [f32]) };
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let row = (c * kh + ky) * kw + kx;
-                        let src = &cols[row * m + n * g.oh * g.ow..][..g.oh * g.ow];
-                        for oy in 0..g.oh {
-                            let Some(iy) = g.source_row(oy, ky) else {
-                                continue;
-                            };
-                            let dst = &mut plane[iy * g.w..][..g.w];
-                            let src = &src[oy * g.ow..][..g.ow];
-                            let (lo, hi, first) = g.inside(kx);
-                            for (j, &v) in src[lo..hi].iter().enumerate() {
-                                dst[first + j * g.stride[1]] += v;
-                            }
-                        }
-                    }
-                }
-            });
-    })
 }
 
 /// A read-only matrix view: data with its row and column strides.

@@ -1,6 +1,8 @@
-//! [`FusedOps`] on burn-flex: forward passes straight from [`kernels`], and on
-//! `Autodiff<Flex>` one graph node per layer whose backward pass computes only
-//! the gradients its inputs need (no weight gradients for a frozen network).
+//! [`FusedOps`] on burn-flex: forward passes straight from the kernels
+//! (`kernels`, `im2col`), and on `Autodiff<Flex>` one graph node per layer
+//! whose backward pass computes only the gradients its inputs need (no weight
+//! gradients for a frozen network). The one module that sees burn's backend
+//! types; imports the kernels, `geometry`, `leak` and the crate root's trait.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -13,8 +15,10 @@ use burn::backend::{AutodiffBackend, Flex};
 use burn::tensor::TensorData;
 use burn_flex::FlexTensor;
 
-use super::kernels::{self, Geometry, Mat};
-use super::{FusedOps, Leak};
+use crate::geometry::Geometry;
+use crate::im2col::{col2im, im2col};
+use crate::kernels::{self, Mat};
+use crate::{FusedOps, Leak};
 
 /// The tensor's values, contiguous.
 fn values(t: &FlexTensor) -> FlexTensor {
@@ -80,7 +84,7 @@ fn conv2d_forward(
     leak: Leak,
 ) -> (FlexTensor, Vec<f32>) {
     let co = dims::<4>(w)[0];
-    let cols = kernels::im2col(slice(x), g);
+    let cols = im2col(slice(x), g);
     let y = kernels::matmul(
         Mat::new(slice(w), co, g.rows()),
         Mat::new(&cols, g.rows(), g.cols()),
@@ -104,7 +108,7 @@ fn conv_transpose2d_forward(
         Mat::new(slice(w), ci, g.rows()).t(),
         Mat::new(&xcm, ci, g.cols()),
     );
-    let y = kernels::col2im(&cols, g, Some(slice(b)));
+    let y = col2im(&cols, g, Some(slice(b)));
     (tensor(y, &[g.n, g.c, g.h, g.w]), xcm)
 }
 
@@ -241,13 +245,13 @@ impl Backward<Flex, 3> for Conv2dBackward {
             grads.register::<Flex>(node.id, tensor(db, &[co]));
         }
         if let Some(node) = node_w {
-            let cols = cols.unwrap_or_else(|| kernels::im2col(slice(&x), &g));
+            let cols = cols.unwrap_or_else(|| im2col(slice(&x), &g));
             let dw = kernels::matmul(dy_cm, Mat::new(&cols, g.rows(), g.cols()).t());
             grads.register::<Flex>(node.id, tensor(dw, &dims::<4>(&w)));
         }
         if let Some(node) = node_x {
             let dcols = kernels::matmul(Mat::new(slice(&w), co, g.rows()).t(), dy_cm);
-            let dx = kernels::col2im(&dcols, &g, None);
+            let dx = col2im(&dcols, &g, None);
             grads.register::<Flex>(node.id, tensor(dx, &[g.n, g.c, g.h, g.w]));
         }
     }
@@ -272,7 +276,7 @@ impl Backward<Flex, 3> for ConvTranspose2dBackward {
         if node_w.is_none() && node_x.is_none() {
             return;
         }
-        let dcols = kernels::im2col(slice(&dy), &g);
+        let dcols = im2col(slice(&dy), &g);
         let dcols = Mat::new(&dcols, g.rows(), g.cols());
         if let Some(node) = node_w {
             let xcm = xcm.unwrap_or_else(|| kernels::to_channel_major(slice(&x), g.n, ci, p));

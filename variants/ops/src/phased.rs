@@ -9,12 +9,18 @@
 //! zeroes the positions whose shifted column leaves the row) instead of a
 //! strided gather or scatter per row of 7 or 14 pixels; the image is
 //! (de)interleaved from its phase grids once.
+//!
+//! Imports `buffer` and `geometry`; `im2col` chooses these passes and its
+//! property test holds them equal to the row-by-row ones.
+
+#![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::kernels::{Geometry, written};
+use crate::buffer::written;
+use crate::geometry::Geometry;
 
 /// Where one kernel tap reads: its phase grid, the offset of the value it
 /// reads from its position's index, the index range `lo..hi` that holds every
@@ -71,8 +77,8 @@ fn chunk(n: usize) -> usize {
     n.div_ceil(4 * rayon::current_num_threads()).max(1)
 }
 
-/// [`super::kernels::im2col`] for a phased geometry.
-pub(super) fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
+/// [`crate::im2col::im2col`] for a phased geometry.
+pub(crate) fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
     let (m, grid, plane) = (g.cols(), g.oh * g.ow, g.h * g.w);
     let [sy, sx] = g.stride;
     let (taps, masks) = taps(g);
@@ -127,8 +133,8 @@ pub(super) fn im2col(image: &[f32], g: &Geometry) -> Vec<f32> {
     })
 }
 
-/// [`super::kernels::col2im`] for a phased geometry.
-pub(super) fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
+/// [`crate::im2col::col2im`] for a phased geometry.
+pub(crate) fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f32> {
     let (m, grid, plane) = (g.cols(), g.oh * g.ow, g.h * g.w);
     let [sy, sx] = g.stride;
     let (taps, masks) = taps(g);
@@ -178,58 +184,4 @@ pub(super) fn col2im(cols: &[f32], g: &Geometry, bias: Option<&[f32]>) -> Vec<f3
                 }
             });
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::super::kernels::{col2im_any, im2col_any};
-    use super::*;
-
-    fn values(len: usize, seed: usize) -> Vec<f32> {
-        (0..len)
-            .map(|i| (((i + seed) * 7919 % 613) as f32 - 306.0) / 97.0)
-            .collect()
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
-
-        /// Both passes agree with the row-by-row ones on every phased
-        /// geometry: strides 1–3, kernels larger and smaller than the
-        /// stride (a phased kernel is `2·padding + 1` to `2·padding +
-        /// stride`), one to many images.
-        #[test]
-        fn phased_passes_match_the_row_by_row_ones(
-            n in 1usize..10, c in 1usize..4, oh in 1usize..7, ow in 1usize..7,
-            sy in 1usize..4, sx in 1usize..4, ey in 0usize..3, ex in 0usize..3,
-            py in 0usize..4, px in 0usize..4, with_bias in any::<bool>(),
-        ) {
-            let (h, w) = (sy * oh, sx * ow);
-            let (kh, kw) = (2 * py + 1 + ey % sy, 2 * px + 1 + ex % sx);
-            prop_assume!(h + 2 * py >= kh && w + 2 * px >= kw);
-            let g = Geometry::conv([n, c, h, w], [kh, kw], [sy, sx], [py, px]);
-            prop_assert!(g.phased(), "{:?}", g);
-            let image = values(n * c * h * w, 1);
-            prop_assert_eq!(im2col(&image, &g), im2col_any(&image, &g));
-            let cols = values(g.rows() * g.cols(), 2);
-            let bias = values(c, 3);
-            let bias = with_bias.then_some(&bias[..]);
-            let (got, want) = (col2im(&cols, &g, bias), col2im_any(&cols, &g, bias));
-            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-                prop_assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "[{}]: {} vs {}", i, a, b);
-            }
-        }
-    }
-
-    #[test]
-    fn the_dcgan_layers_are_phased() {
-        for (h, oh) in [(28, 14), (14, 7)] {
-            let g = Geometry::conv([2, 3, h, h], [4, 4], [2, 2], [1, 1]);
-            assert!(g.phased() && g.oh == oh, "{g:?}");
-        }
-        assert!(Geometry::conv([2, 3, 9, 9], [3, 3], [1, 1], [1, 1]).phased());
-        assert!(!Geometry::conv([2, 3, 9, 9], [3, 3], [2, 2], [1, 1]).phased());
-    }
 }

@@ -1,17 +1,63 @@
 //! gan-lab's fused layers: convolution and transposed convolution as one
 //! matrix product over batch × positions (bias fused), batch norm in training
 //! (two passes each way), leaky ReLU and tanh, each with its own backward
-//! pass, as a burn backend extension.
+//! pass, as a burn backend extension. The networks of `gan-lab-variants` and
+//! the evaluator of `gan-lab` call the wrappers below ([`conv2d`],
+//! [`batch_norm_relu`], ...) on burn's own layer structs, so their records
+//! (checkpoints) are burn's.
 //!
 //! The burn-flex backend (gan-lab's default CPU device), with or without
-//! autodiff, runs the kernels of [`kernels`]; every other device, and shapes
-//! the kernels do not cover (dilation, groups, asymmetric padding), take
-//! burn's own layers, so results only differ by float rounding. A GPU twin
-//! would be one more `impl FusedOps` beside the flex ones, selected in
-//! [`fused`].
+//! autodiff, runs the kernels here; every other device, and shapes the
+//! kernels do not cover (dilation, groups, asymmetric padding), take burn's
+//! own layers, so results only differ by float rounding; `GAN_LAB_PLAIN_LAYERS=1`
+//! sends every layer to burn's. A GPU twin would be one more `impl FusedOps`
+//! beside the flex ones, selected in `fused`.
+//!
+//! Why hand-written: burn 0.22's CPU convolutions are general and pay for it
+//! in a GAN's training step. Their backward passes are built from the forward
+//! ones (the input gradient a transposed convolution, the weight gradient a
+//! convolution over swapped axes, each with its own layout changes) and run
+//! whether or not a frozen network needs its weight gradients; an
+//! activation's backward is a compare, a multiply and a `mask_where`. Here
+//! each product is one gemm call over the whole batch on one band of columns
+//! per core, bias and activation ride on the layout pass, the forward column
+//! matrix is kept for the weight gradient, and im2col/col2im move contiguous
+//! runs on the DCGAN's geometries. Each change was measured on the whole
+//! DCGAN step (`docs/performance.md`, "History"): banded products +19% img/s
+//! at batch 64, phased im2col/col2im +14% (+25% at 256); retraining the
+//! evaluator takes 5 CPU-minutes instead of 9. `cargo bench -p gan-lab-ops`
+//! measures each layer against burn's own, forward and backward at batch 64:
+//! the convolutions 1.3–7x faster fused. The fused batch norm was +14% when
+//! burn's took about ten passes each way; burn 0.22.1 has its own
+//! `batch_norm_train` node, and the bench now puts burn's batch norm + ReLU
+//! ahead (an open question, see the bench). No crate offers these layers for
+//! burn; the property tests below hold each one to burn's within float
+//! rounding on random shapes.
+//!
+//! Modules, leaves first (each imports only modules listed before it, and
+//! `flex` the trait [`FusedOps`] of this root):
+//! - `leak`, `buffer`, `geometry`: the activation, uninitialised output
+//!   buffers, a convolution's geometry (import nothing);
+//! - `phased`: im2col/col2im for images exactly stride × the position grid;
+//! - `im2col`: the column matrix and its adjoint, choosing `phased` or the
+//!   row-by-row passes;
+//! - `kernels`: the matrix product, layout changes, batch-norm sums and the
+//!   elementwise passes;
+//! - `flex`: [`FusedOps`] on burn-flex and its autodiff, the only module that
+//!   sees burn-flex's tensors.
+//!
+//! All of the crate's `unsafe` is in the kernels (`buffer`, `im2col`,
+//! `phased`, `kernels`), each block with the reason it holds; the crate
+//! denies it everywhere else.
 
+#![deny(unsafe_code)]
+
+mod buffer;
 mod flex;
-pub mod kernels;
+mod geometry;
+mod im2col;
+mod kernels;
+mod leak;
 mod phased;
 
 use burn::backend::tensor::FloatTensor;
@@ -19,6 +65,8 @@ use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
+
+pub use leak::Leak;
 
 /// Operations with a fused implementation on the flex backend.
 #[backend_extension(Flex, Autodiff)]
@@ -63,34 +111,13 @@ pub trait FusedOps: Backend {
     fn fused_tanh(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// The activation a fused layer applies to its output: `v` where positive,
-/// `slope · v` elsewhere. Slope 1 is no activation, 0 is ReLU.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Leak(pub f32);
-
-impl Leak {
-    pub const NONE: Leak = Leak(1.0);
-    pub const RELU: Leak = Leak(0.0);
-
-    /// The activation of `v`.
-    #[inline]
-    pub fn apply(self, v: f32) -> f32 {
-        if v > 0.0 { v } else { v * self.0 }
-    }
-
-    /// The gradient through the activation, from the output `y` it gave.
-    #[inline]
-    pub fn backward(self, dy: f32, y: f32) -> f32 {
-        if y > 0.0 { dy } else { dy * self.0 }
-    }
-
-    /// burn's own activation (the unfused path).
-    fn plain<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
-        match self {
-            Leak::NONE => x,
-            Leak::RELU => burn::tensor::activation::relu(x),
-            Leak(slope) => leaky_relu(x, f64::from(slope)),
-        }
+/// The activation `leak` as a layer of its own (after one of burn's layers):
+/// nothing, burn's ReLU, or the fused [`leaky_relu`].
+fn activate<const D: usize>(x: Tensor<D>, leak: Leak) -> Tensor<D> {
+    match leak {
+        Leak::NONE => x,
+        Leak::RELU => burn::tensor::activation::relu(x),
+        Leak(slope) => leaky_relu(x, f64::from(slope)),
     }
 }
 
@@ -144,7 +171,7 @@ fn conv2d_act(conv: &Conv2d, x: Tensor<4>, leak: Leak) -> Tensor<4> {
                 leak,
             ))
         }
-        _ => leak.plain(conv.forward(x)),
+        _ => activate(conv.forward(x), leak),
     }
 }
 
@@ -199,7 +226,7 @@ pub fn batch_norm_leaky_relu<const D: usize>(
 fn batch_norm_act<const D: usize>(bn: &BatchNorm, x: Tensor<D>, leak: Leak) -> Tensor<D> {
     let device = x.device();
     if !(device.is_autodiff() && bn.training.is_enabled() && fused(&device, x.dtype())) {
-        return leak.plain(bn.forward(x));
+        return activate(bn.forward(x), leak);
     }
     let [features] = bn.gamma.shape().dims();
     assert!(
