@@ -241,8 +241,9 @@ fn sample_captioned(
     let sampler = restored.variant.captions().ok_or_else(|| {
         super::wrong_run(&run.id, config, "--caption needs a text-conditioned run")
     })?;
-    let said =
-        |e: gan_lab_variants::captions::CaptionError| AppError::Usage(format!("--caption: {e}"));
+    let said = |e: gan_lab_variants::stackgan::vocabulary::CaptionError| {
+        AppError::Usage(format!("--caption: {e}"))
+    };
     sampler.read_caption(text).map_err(said)?;
     let n = request.n;
     let drawn = sampler

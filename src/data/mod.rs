@@ -45,7 +45,7 @@ pub type Result<T, E = DataError> = std::result::Result<T, E>;
 pub const ENV_VAR: &str = "GAN_LAB_DATA";
 
 /// Number of Fashion-MNIST classes; every label is below this.
-pub const NUM_CLASSES: usize = gan_lab_variants::CLASS_NAMES.len();
+pub const NUM_CLASSES: usize = gan_lab_variants::classes::NUM_CLASSES;
 
 /// Side of a Fashion-MNIST image in pixels (28; the variants' networks are built for it).
 pub const IMAGE_SIDE: usize = gan_lab_variants::nets::IMAGE_SIDE;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{DataError, DirOrigin, Images, NUM_CLASSES, Result, read_images, read_labels};
 
 /// Class names, indexed by label (shared with the variants' labelled grids).
-pub const CLASS_NAMES: [&str; NUM_CLASSES] = gan_lab_variants::CLASS_NAMES;
+pub const CLASS_NAMES: [&str; NUM_CLASSES] = gan_lab_variants::classes::CLASS_NAMES;
 
 /// The four file stems, in the fixed order used by [`super::data_hash`] and
 /// [`super::Source::md5`]. On disk each may carry a `.gz` suffix.
@@ -118,13 +118,13 @@ pub fn load_split(dir: &Path, split: Split) -> Result<Dataset> {
 /// The class index for a name such as `"Ankle boot"`, `"ankle-boot"`,
 /// `"sneakers"`, `"tshirt"` or a digit `"0"`..`"9"`. Case, spaces and
 /// punctuation are ignored. The aliases are the ones captions use
-/// (`gan_lab_variants::captions::CLASS_ALIASES`).
+/// (`gan_lab_variants::classes::CLASS_ALIASES`).
 pub fn class_index(name: &str) -> Option<usize> {
     let name = name.trim();
     if let Ok(digit) = name.parse::<usize>() {
         return (name.len() == 1 && digit < NUM_CLASSES).then_some(digit);
     }
-    gan_lab_variants::captions::class_index(name)
+    gan_lab_variants::classes::class_index(name)
 }
 
 /// The paths of the files with these stems in `dir` (see [`find_file`]), or

@@ -8,11 +8,27 @@
 //! than its own checkpoint folder, nor about SQLite or the terminal: the
 //! runner drives it and turns what it returns into events.
 //!
-//! Adding a variant: one new file (or folder) in this crate, one entry in
+//! The crate, by folder and file:
+//! - `variant.rs`: the interface the runner sees (the [`Variant`] trait,
+//!   its capabilities, [`VariantConfig`], [`Judge`], batches, errors);
+//! - one folder per variant ([`vanilla`], [`conditional`], [`cyclegan`],
+//!   [`stackgan`]), each split the same way: its configuration and
+//!   validation (`mod.rs`), its networks (`nets.rs`, where it has its
+//!   own), the variant with its sampling and checkpoints (`model.rs`), its
+//!   training step (`step.rs`) and its evaluation and report panel
+//!   (`eval.rs` or `panel.rs`); a variant imports no other variant;
+//! - `shared/`: what the variants share (adversarial settings and the
+//!   alternating D/G step, tensors, checkpoint files, the noise
+//!   generators' purpose, objective, latent check and evaluation);
+//! - [`classes`]: the data's class names and aliases;
+//! - [`nets`] (the MLP/DCGAN pair of vanilla and conditional), [`losses`],
+//!   [`metric`] (the metric vocabulary), [`panel`] (report panels as data);
+//! - [`ops`]: the fused CPU layers.
+//!
+//! Adding a variant: one new folder in this crate, one entry in
 //! [`VariantSpec`] and one arm in [`VariantSpec::config`].
 
-pub mod adversarial;
-pub mod captions;
+pub mod classes;
 pub mod conditional;
 pub mod cyclegan;
 pub mod losses;
@@ -20,8 +36,8 @@ pub mod metric;
 pub mod nets;
 pub use gan_lab_ops as ops;
 pub mod panel;
+mod shared;
 pub mod stackgan;
-mod util;
 pub mod vanilla;
 mod variant;
 
@@ -31,20 +47,6 @@ pub use losses::Loss;
 pub use metric::{Better, MetricInfo, Objective, Scalar, Section};
 pub use nets::{Arch, IMAGE_PIXELS, IMAGE_SIDE};
 pub use variant::*;
-
-/// Fashion-MNIST's classes, by label index.
-pub const CLASS_NAMES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
 
 /// The registry: one entry per variant, each holding that variant's
 /// configuration exactly as written in the experiment spec.
@@ -98,27 +100,67 @@ impl VariantSpec {
     }
 }
 
-/// Scores a noise generator the usual way: `samples` images against the
-/// whole test split and, for a class-conditional one, the classes in turn
-/// with the conditional scores.
-pub fn evaluate_generator(
-    variant: &dyn Variant,
-    judge: &dyn Judge,
-    samples: usize,
-    seed: u64,
-) -> Result<Vec<Scalar>> {
-    if let Some(classes) = variant.classes() {
-        let k = classes.num_classes();
-        let labels: Vec<u8> = (0..samples).map(|i| (i % k) as u8).collect();
-        let pixels = classes.generate_labeled(&labels, seed);
-        let mut scores = judge.image_scores(&pixels)?;
-        scores.extend(judge.class_scores(&pixels, &labels)?);
-        return Ok(scores);
+#[cfg(test)]
+mod tests {
+    use super::conditional::Conditioning;
+    use super::stackgan::Encoder;
+    use super::*;
+
+    /// The names of the config enums are stored with every run (in its
+    /// description): they must never change.
+    #[test]
+    fn the_stored_names_of_config_enums_stay_the_same() {
+        fn names<T: Copy + std::fmt::Display + Into<&'static str>>(all: &[T]) -> Vec<String> {
+            all.iter()
+                .map(|v| {
+                    let stored: &'static str = (*v).into();
+                    assert_eq!(v.to_string(), stored);
+                    stored.to_string()
+                })
+                .collect()
+        }
+        assert_eq!(names(&[Arch::Mlp, Arch::Dcgan]), ["mlp", "dcgan"]);
+        assert_eq!(
+            names(&[
+                Loss::Minimax,
+                Loss::NonSaturating,
+                Loss::LeastSquares,
+                Loss::WganGp,
+                Loss::Hinge
+            ]),
+            [
+                "minimax",
+                "non_saturating",
+                "least_squares",
+                "wgan_gp",
+                "hinge"
+            ]
+        );
+        assert_eq!(
+            names(&[
+                Conditioning::Concat,
+                Conditioning::Projection,
+                Conditioning::AuxClassifier
+            ]),
+            ["concat", "projection", "aux_classifier"]
+        );
+        assert_eq!(names(&[Encoder::Bag, Encoder::Gru]), ["bag", "gru"]);
+        let dcgan = vanilla::VanillaConfig {
+            arch: Arch::Dcgan,
+            ..Default::default()
+        };
+        assert_eq!(
+            VariantSpec::Vanilla(dcgan).describe(),
+            "dcgan / non_saturating"
+        );
+        let projection = conditional::ConditionalConfig {
+            conditioning: Conditioning::Projection,
+            loss: Loss::WganGp,
+            ..Default::default()
+        };
+        assert_eq!(
+            VariantSpec::Conditional(projection).describe(),
+            "dcgan / projection / wgan_gp"
+        );
     }
-    let Some(noise) = variant.noise() else {
-        return Err(VariantError::Judge(
-            "this variant does not generate from noise".into(),
-        ));
-    };
-    judge.image_scores(&noise.generate(samples, seed))
 }

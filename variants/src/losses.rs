@@ -6,7 +6,12 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softplus};
 use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+/// The adversarial loss; its name (`non_saturating`, ...) is the one runs
+/// store in their description.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Loss {
     /// The original game: G minimises log(1 - D(G(z))). Saturates early in training.
     Minimax,
@@ -21,16 +26,6 @@ pub enum Loss {
 }
 
 impl Loss {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Loss::Minimax => "minimax",
-            Loss::NonSaturating => "non_saturating",
-            Loss::LeastSquares => "least_squares",
-            Loss::WganGp => "wgan_gp",
-            Loss::Hinge => "hinge",
-        }
-    }
-
     /// Discriminator loss from scores on real and fake images (without any
     /// gradient penalty). `real_target` is 1, or less with one-sided label
     /// smoothing (only the losses with labels use it).

@@ -1,5 +1,5 @@
 //! The metric vocabulary: every key a run records is defined once here (or by
-//! the variant that records it) with its label, which way is better and the
+//! the variant that records it, such as StackGAN's caption scores) with its label, which way is better and the
 //! report section it belongs to. Losses, scoring, the progress bar, the
 //! diagnosis, the report and sweep ranking all read it.
 
@@ -167,60 +167,6 @@ pub const IMAGE_SCORES: &[MetricInfo] = &[
     MetricInfo::new("coverage_kl", "class-coverage KL", Lower, Evaluation),
 ];
 
-/// The scores of caption-conditioned generation (captions built from test
-/// images): agreement with the caption's class and attributes, each
-/// attribute's chance level beside it, and the first stage's FID.
-pub const CAPTION_SCORES: &[MetricInfo] = &[
-    MetricInfo::new(
-        "caption_class_acc",
-        "caption class agreement (share the evaluator assigns to the caption's class)",
-        Higher,
-        Evaluation,
-    ),
-    MetricInfo::new(
-        "attr_acc_tone",
-        "tone agreement with the caption",
-        Higher,
-        VariantScores,
-    ),
-    MetricInfo::new(
-        "attr_acc_size",
-        "size agreement with the caption",
-        Higher,
-        VariantScores,
-    ),
-    MetricInfo::new(
-        "attr_acc_texture",
-        "texture agreement with the caption",
-        Higher,
-        VariantScores,
-    ),
-    MetricInfo::new(
-        "attr_chance_tone",
-        "tone agreement by chance",
-        Neither,
-        VariantScores,
-    ),
-    MetricInfo::new(
-        "attr_chance_size",
-        "size agreement by chance",
-        Neither,
-        VariantScores,
-    ),
-    MetricInfo::new(
-        "attr_chance_texture",
-        "texture agreement by chance",
-        Neither,
-        VariantScores,
-    ),
-    MetricInfo::new(
-        "fid_stage1",
-        "FID of Stage-I (upscaled, against downscaled test images)",
-        Lower,
-        Evaluation,
-    ),
-];
-
 /// The scores of class-conditional generation.
 pub fn class_scores(classes: usize) -> Vec<MetricInfo> {
     let mut out = vec![
@@ -290,7 +236,6 @@ mod tests {
         let mut all: Vec<MetricInfo> = TRAINING.to_vec();
         all.extend(IMAGE_SCORES.iter().cloned());
         all.extend(class_scores(10));
-        all.extend(CAPTION_SCORES.iter().cloned());
         let mut keys: Vec<&str> = all.iter().map(|m| m.key.as_ref()).collect();
         keys.sort_unstable();
         let n = keys.len();

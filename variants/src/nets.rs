@@ -19,22 +19,17 @@ pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 
 const LEAK: f64 = 0.2;
 
-/// Which network pair a variant trains.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+/// Which network pair a variant trains; its name (`mlp`, `dcgan`) is the
+/// one runs store in their description.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Arch {
     /// MLP GAN: G 256-512-1024 (LeakyReLU, batch norm, tanh), D 512-256 (LeakyReLU).
     Mlp,
     /// DCGAN: G linear to 128x7x7 then two transposed convolutions; D two convolutions.
     Dcgan,
-}
-
-impl Arch {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arch::Mlp => "mlp",
-            Arch::Dcgan => "dcgan",
-        }
-    }
 }
 
 /// Hyper-parameters of the networks.

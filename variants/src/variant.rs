@@ -10,6 +10,8 @@ use burn::prelude::*;
 use crate::metric::Scalar;
 use crate::metric::{MetricInfo, Objective};
 use crate::panel::{Panel, RunView};
+use crate::stackgan::captions::Caption;
+use crate::stackgan::vocabulary::Result as CaptionResult;
 
 /// Optimisation settings every variant shares (from the spec's `train`).
 #[derive(Clone, Debug, PartialEq)]
@@ -193,14 +195,10 @@ pub struct CaptionImages {
 pub trait CaptionSampler {
     /// What `text` says, or why it cannot be read (a word outside the
     /// vocabulary names the known words).
-    fn read_caption(&self, text: &str) -> crate::captions::Result<crate::captions::Caption>;
+    fn read_caption(&self, text: &str) -> CaptionResult<Caption>;
 
     /// One image per caption text, noise seeded with `seed`.
-    fn generate_captioned(
-        &self,
-        texts: &[String],
-        seed: u64,
-    ) -> crate::captions::Result<CaptionImages>;
+    fn generate_captioned(&self, texts: &[String], seed: u64) -> CaptionResult<CaptionImages>;
 }
 
 /// Which way a two-domain translator maps.

@@ -247,4 +247,17 @@ mod tests {
         assert_eq!(zero.forward(x).dims(), [2, 1, 28, 28]);
         assert_eq!(zero.num_params(), reflect.num_params());
     }
+
+    #[test]
+    fn networks_keep_the_image_shape_and_score_patches() {
+        let device = Device::flex();
+        let cfg = CycleGanConfig::default();
+        let x = Tensor::<4>::zeros([3, 1, 28, 28], &device);
+        let g = ResnetGenerator::new(&cfg, &device);
+        assert_eq!(g.forward(x.clone()).dims(), [3, 1, 28, 28]);
+        assert_eq!(
+            PatchDiscriminator::new(&cfg, &device).forward(x).dims(),
+            [3, 25]
+        );
+    }
 }

@@ -1,8 +1,18 @@
-use super::*;
-use crate::Stream;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+
+use super::model::{StackGan, downscale2, upscale2};
+use super::nets::{Stage1G, kl, nearest2};
+use super::step::pool2;
+use super::{Encoder, StackGanConfig};
+use crate::panel::RunView;
+use crate::shared::tensors;
+use crate::{Batch, Hyper, IMAGE_PIXELS, Scalar, Stream, Variant, VariantConfig, metric};
+
+const GRID_COLS: usize = 8;
 
 fn hyper() -> Hyper {
-    crate::util::test_hyper(6, 4)
+    crate::shared::test_hyper(6, 4)
 }
 
 fn tiny(encoder: Encoder, stage1_steps: Option<u64>) -> StackGanConfig {
@@ -119,7 +129,7 @@ fn stage_one_first_then_stage_two_with_stage_one_frozen() {
     let first = v.train_step(&batch(1, &device));
     assert!(metric::find(&first, "loss_d_stage1").is_some());
     assert!(metric::find(&first, "loss_d_stage2").is_none());
-    let frozen = v.g1.clone().into_record();
+    let frozen = v.stage1.g.clone().into_record();
     let second = v.train_step(&batch(2, &device));
     assert!(metric::find(&second, "loss_d_stage2").is_some());
     assert!(metric::find(&second, "loss_d_stage1").is_none());
@@ -127,7 +137,7 @@ fn stage_one_first_then_stage_two_with_stage_one_frozen() {
     let inner = device.clone().inner();
     let lists = vec![vec![1u32, 30, 40]];
     let tokens = StackGan::tokens(&lists, &inner);
-    let z = util::seeded_noise(1, 8, 5, &inner);
+    let z = tensors::seeded_noise(1, 8, 5, &inner);
     let eps = Tensor::<2>::zeros([1, 4], &inner);
     let before = Stage1G::new(
         &tiny(Encoder::Bag, Some(1)),
@@ -138,8 +148,11 @@ fn stage_one_first_then_stage_two_with_stage_one_frozen() {
     .valid()
     .forward(z.clone(), &tokens, eps.clone())
     .0;
-    let after = v.g1.valid().forward(z, &tokens, eps).0;
-    assert!(util::pixels(before) == util::pixels(after), "Stage-I moved");
+    let after = v.stage1.g.valid().forward(z, &tokens, eps).0;
+    assert!(
+        tensors::pixels(before) == tensors::pixels(after),
+        "Stage-I moved"
+    );
 }
 
 #[test]
@@ -147,7 +160,7 @@ fn pooling_and_upscaling_are_exact() {
     let device = Device::flex();
     let pixels: Vec<f32> = (0..IMAGE_PIXELS).map(|i| i as f32).collect();
     let x = Tensor::<4>::from_data(TensorData::new(pixels.clone(), [1, 1, 28, 28]), &device);
-    let pooled = util::pixels(pool2(x));
+    let pooled = tensors::pixels(pool2(x));
     assert_eq!(pooled, downscale2(&pixels));
     // The block at (0, 0) averages pixels 0, 1, 28 and 29.
     assert_eq!(pooled[0], (0.0 + 1.0 + 28.0 + 29.0) / 4.0);
@@ -169,7 +182,7 @@ fn stage_two_upsamples_by_repeating_each_pixel() {
     let up = nearest2(x);
     assert_eq!(up.dims(), [2, 2, 28, 28]);
     // Per plane, exactly what upscale2 does to a 14x14 image.
-    assert_eq!(util::pixels(up), upscale2(&values));
+    assert_eq!(tensors::pixels(up), upscale2(&values));
 }
 
 #[test]

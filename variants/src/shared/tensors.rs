@@ -1,17 +1,15 @@
-//! Small pieces every variant needs: seeded noise, gradient norms, reading
-//! many scalars back in one transfer, and checkpoint files.
-
-use std::path::Path;
+//! Tensors in and out of the networks: seeded noise, images and labels
+//! read back as plain vectors, many scalars read back in one transfer,
+//! gradient norms, and initialising every parameter up front.
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
-use burn::store::ModuleRecord;
 use burn::tensor::TensorData;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use rand_distr::StandardNormal;
 
-use crate::{Result, Scalar, VariantError};
+use crate::Scalar;
 
 /// Standard normal noise `[n, dim]` from a seeded generator of our own, so
 /// that fixed sample noise is the same on every device and after a resume.
@@ -43,7 +41,7 @@ pub fn uniform<const D: usize>(rng: &mut StdRng, shape: [usize; D], device: &Dev
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-/// Squared L2 norm of all gradients of `module`'s parameters, as a tensor.
+/// L2 norm of all gradients of `module`'s parameters, as a tensor.
 pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams, device: &Device) -> Tensor<1> {
     struct SumOfSquares<'a> {
         grads: &'a GradientsParams,
@@ -102,70 +100,15 @@ pub fn pixels(images: Tensor<4>) -> Vec<f32> {
         .unwrap_or_default()
 }
 
-pub fn save_module<M: Module>(module: &M, dir: &Path, name: &str) -> Result<()> {
-    let path = dir.join(format!("{name}.bpk"));
-    module
+/// Class labels `[n]` as a vector.
+pub fn labels(labels: &Tensor<1, Int>) -> Vec<u8> {
+    labels
         .clone()
-        .into_record()
-        .save(&path)
-        .map_err(|source| VariantError::Save { path, source })
-}
-
-pub fn load_module<M: Module>(module: M, dir: &Path, name: &str) -> Result<M> {
-    let path = dir.join(format!("{name}.bpk"));
-    let record = ModuleRecord::load(&path).map_err(|source| VariantError::Load { path, source })?;
-    Ok(module.load_record(record))
-}
-
-pub fn save_optimizer(optim: &ModuleOptimizer, dir: &Path, name: &str) -> Result<()> {
-    let path = dir.join(format!("{name}.bpk"));
-    optim
-        .save(&path)
-        .map_err(|source| VariantError::Save { path, source })
-}
-
-pub fn load_optimizer(optim: ModuleOptimizer, dir: &Path, name: &str) -> Result<ModuleOptimizer> {
-    let path = dir.join(format!("{name}.bpk"));
-    optim
-        .load(&path)
-        .map_err(|source| VariantError::Load { path, source })
-}
-
-/// Writes a generator/discriminator pair and their optimisers into `dir`.
-pub fn save_pair<G: Module, D: Module>(
-    dir: &Path,
-    (g, d): (&G, &D),
-    (opt_g, opt_d): (&ModuleOptimizer, &ModuleOptimizer),
-) -> Result<()> {
-    save_module(g, dir, "generator")?;
-    save_module(d, dir, "discriminator")?;
-    save_optimizer(opt_g, dir, "optimizer_g")?;
-    save_optimizer(opt_d, dir, "optimizer_d")
-}
-
-/// Restores what [`save_pair`] wrote, in place.
-pub fn load_pair<G: Module, D: Module>(
-    dir: &Path,
-    (g, d): (&mut G, &mut D),
-    (opt_g, opt_d): (&mut ModuleOptimizer, &mut ModuleOptimizer),
-) -> Result<()> {
-    *g = load_module(g.clone(), dir, "generator")?;
-    *d = load_module(d.clone(), dir, "discriminator")?;
-    *opt_g = load_optimizer(opt_g.clone(), dir, "optimizer_g")?;
-    *opt_d = load_optimizer(opt_d.clone(), dir, "optimizer_d")?;
-    Ok(())
-}
-
-/// Training settings for the variants' unit tests: the specs' Adam, seed 1.
-#[cfg(test)]
-pub(crate) fn test_hyper(batch_size: usize, total_steps: u64) -> crate::Hyper {
-    crate::Hyper {
-        batch_size,
-        lr_g: 2e-4,
-        lr_d: 2e-4,
-        beta1: 0.5,
-        beta2: 0.999,
-        seed: 1,
-        total_steps,
-    }
+        .into_data()
+        .convert::<i64>()
+        .try_into_vec::<i64>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l as u8)
+        .collect()
 }
