@@ -23,7 +23,7 @@
 //! - [`classes`]: the data's class names and aliases;
 //! - [`nets`] (the MLP/DCGAN pair of vanilla and conditional), [`losses`],
 //!   [`metric`] (the metric vocabulary), [`panel`] (report panels as data);
-//! - [`ops`]: the fused CPU layers.
+//! - the fused CPU layers are the crate `gan-lab-ops` (`variants/ops/`), below this one.
 //!
 //! Adding a variant: one new folder in this crate, one entry in
 //! [`VariantSpec`] and one arm in [`VariantSpec::config`].
@@ -34,7 +34,6 @@ pub mod cyclegan;
 pub mod losses;
 pub mod metric;
 pub mod nets;
-pub use gan_lab_ops as ops;
 pub mod panel;
 mod shared;
 pub mod stackgan;

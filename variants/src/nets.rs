@@ -9,7 +9,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use crate::ops::{self, leaky_relu, tanh};
+use gan_lab_ops::{self as ops, leaky_relu, tanh};
 use serde::{Deserialize, Serialize};
 
 /// Side of a Fashion-MNIST image.
