@@ -24,9 +24,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// and v3; 1,000 ms by default in v3), which libmimalloc-sys does not name.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Never hand freed pages back to the OS: a training step frees and
-/// reallocates the same large buffers every few milliseconds, and each purge
-/// costs page faults on the next step. Resident memory stays at the peak.
+/// Never hand freed pages back to the OS: a training step reallocates the same
+/// large buffers every few ms, and each purge costs page faults on the next.
 fn keep_freed_pages() {
     // SAFETY: sets one of mimalloc's integer options; any value is allowed.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }

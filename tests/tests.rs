@@ -1,5 +1,6 @@
 //! Integration tests, one binary (so the crate links once): a module per area.
 
+mod architecture;
 mod bench;
 mod cli;
 mod common;
