@@ -146,11 +146,11 @@ fn spawn(program: &std::path::Path, job: &Job) -> std::io::Result<Child> {
 /// Asks a child to stop after its current step (as Ctrl-C would).
 #[cfg(unix)]
 fn interrupt(child: &Child) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: sends SIGINT to our own child process.
-        unsafe {
-            libc::kill(pid, libc::SIGINT);
-        }
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
     }
 }
 

@@ -19,17 +19,18 @@ pub fn is_alive(pid: u32) -> bool {
 /// Whether process `pid` exists.
 #[cfg(all(unix, not(target_os = "linux")))]
 pub fn is_alive(pid: u32) -> bool {
+    use nix::errno::Errno;
+    use nix::sys::signal::kill;
+    use nix::unistd::Pid;
     // Pid 0 would name our own process group.
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    let Ok(pid) = i32::try_from(pid) else {
         return false;
     };
     if pid <= 0 {
         return false;
     }
-    // Signal 0 checks existence and permission without sending anything.
-    // SAFETY: kill with signal 0 has no effect on the target.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    // No signal checks existence and permission without sending anything.
+    matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(Errno::EPERM))
 }
 
 /// Without a way to check, every process is taken as alive.

@@ -9,6 +9,7 @@ use super::{BenchOptions, TorchRow, measure, note};
 use crate::commands::error::{AppError, Result};
 use crate::context::Context;
 use crate::data;
+use crate::util::stats::median;
 
 /// `shared/bench/torch_dcgan.py` in the nearest folder above this source
 /// tree that has one (`../shared/bench` for a checkout beside `shared/`).
@@ -76,7 +77,8 @@ pub(super) fn versus_torch(
     }
     Ok(TorchRow {
         batch,
-        ratio: median(&ours) / median(&theirs),
+        ratio: median(ours.iter().copied()).unwrap_or(f64::NAN)
+            / median(theirs.iter().copied()).unwrap_or(f64::NAN),
         gan_lab_img_per_s: ours,
         torch_img_per_s: theirs,
     })
@@ -108,15 +110,5 @@ fn torch_throughput(options: &BenchOptions, batch: usize) -> Result<f64> {
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))),
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }
